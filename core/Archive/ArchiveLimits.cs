@@ -1,0 +1,19 @@
+namespace Imageimportd.Archive;
+
+/// <summary>Bounds on what an untrusted archive may make the reader hold or do.</summary>
+public sealed record ArchiveLimits
+{
+    /// <summary><c>manifest.json</c>, <c>index.json</c> and <c>oci-layout</c> larger than this are refused, as containerd does.</summary>
+    public long MaxMetadataBytes { get; init; } = 20L << 20;
+
+    /// <summary>Largest blob kept in memory as JSON for the import walk.</summary>
+    public int MaxCapturedJsonBytes { get; init; } = 4 << 20;
+
+    /// <summary>All captured JSON of one archive together; past this the walk reads blobs back from the store.</summary>
+    public long MaxCapturedJsonTotal { get; init; } = 64L << 20;
+
+    /// <summary>Entries (of any type) an archive may hold.</summary>
+    public int MaxEntries { get; init; } = 1_000_000;
+
+    public static ArchiveLimits Default { get; } = new();
+}

@@ -1,0 +1,59 @@
+using System.Text;
+
+namespace Imageimportd.Archive;
+
+/// <summary>Go's <c>path.Clean</c>, <c>path.Dir</c> and <c>path.Join</c>: entry names are keyed exactly as containerd keys them.</summary>
+internal static class GoPath
+{
+    public static string Clean(string path)
+    {
+        if (path.Length == 0)
+        {
+            return ".";
+        }
+
+        var rooted = path[0] == '/';
+        var parts = new List<string>();
+        foreach (var part in path.Split('/'))
+        {
+            if (part.Length == 0 || part == ".")
+            {
+                continue;
+            }
+
+            if (part == "..")
+            {
+                if (parts.Count > 0 && parts[^1] != "..")
+                {
+                    parts.RemoveAt(parts.Count - 1);
+                }
+                else if (!rooted)
+                {
+                    parts.Add("..");
+                }
+
+                continue;
+            }
+
+            parts.Add(part);
+        }
+
+        var sb = new StringBuilder(path.Length);
+        if (rooted)
+        {
+            sb.Append('/');
+        }
+
+        sb.AppendJoin('/', parts);
+        return sb.Length == 0 ? "." : sb.ToString();
+    }
+
+    public static string Dir(string path)
+    {
+        var slash = path.LastIndexOf('/');
+        return Clean(slash < 0 ? "" : path[..(slash + 1)]);
+    }
+
+    public static string Join(string a, string b) =>
+        a.Length == 0 ? Clean(b) : b.Length == 0 ? Clean(a) : Clean(a + "/" + b);
+}

@@ -1,0 +1,19 @@
+using Imageimportd.Oci;
+
+namespace Imageimportd.Archive;
+
+/// <summary>
+/// Where the archive reader puts entry bytes (the write-content stage behind it).
+/// Contract: <see cref="IngestAsync"/> consumes exactly <c>size</c> bytes of <c>data</c> (fewer is a truncated archive,
+/// an <see cref="InvalidDataException"/>); a <c>claimed</c> digest (from an OCI blob path) is trusted only once the bytes
+/// match it; the blob may still be committing when the call returns, and <see cref="CompleteAsync"/> waits for all of them
+/// and surfaces the first failure.
+/// </summary>
+public interface IBlobIngest
+{
+    ValueTask<StoredBlob> IngestAsync(string path, long size, Digest? claimed, Stream data, CancellationToken cancellationToken);
+
+    ValueTask<StoredBlob> IngestAsync(string path, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken);
+
+    ValueTask CompleteAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,262 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Imageimportd.Archive;
+using Imageimportd.Oci;
+
+namespace Imageimportd.Content;
+
+/// <summary>
+/// The write-content stage: streams archive entries into an <see cref="IContentIngester"/> in chunks, hashing as it
+/// goes, and lets commits finish in the background (bounded) while the reader moves on to the next entry.
+/// A blob whose claimed digest the store already has is not sent at all.
+/// </summary>
+public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
+{
+    private const int HeaderBytes = 16;
+
+    private readonly IContentIngester _store;
+    private readonly string _refPrefix;
+    private readonly ContentIngestOptions _options;
+    private readonly ArchiveLimits _limits;
+    private readonly SemaphoreSlim _slots;
+    private readonly List<Task> _commits = [];
+    private long _capturedJson;
+    private int _sequence;
+
+    /// <param name="refPrefix">Unique to this import, so concurrent imports never share an ingest ref.</param>
+    public ContentIngest(IContentIngester store, string refPrefix, ContentIngestOptions options, ArchiveLimits limits)
+    {
+        _store = store;
+        _refPrefix = refPrefix;
+        _options = options;
+        _limits = limits;
+        _slots = new SemaphoreSlim(Math.Max(1, options.MaxBlobsInFlight));
+    }
+
+    /// <summary>Bytes actually sent to the store (blobs it already had are not counted).</summary>
+    public long BytesSent { get; private set; }
+
+    /// <summary>Blobs the store already had, so nothing was sent for them.</summary>
+    public int BlobsSkipped { get; private set; }
+
+    public async ValueTask<StoredBlob> IngestAsync(string path, long size, Digest? claimed, Stream data, CancellationToken cancellationToken)
+    {
+        ThrowIfCommitFailed();
+        await _slots.WaitAsync(cancellationToken);
+        var released = false;
+        IContentWriter? writer = null;
+        try
+        {
+            writer = await _store.OpenWriterAsync(NextRef(), size, claimed, cancellationToken);
+            if (writer is null)
+            {
+                BlobsSkipped++;
+                _slots.Release();
+                released = true;
+                return await ReadExistingAsync(path, size, claimed!.Value, data, cancellationToken);
+            }
+
+            var (digest, header, json) = await StreamAsync(path, size, data, writer, cancellationToken);
+            if (claimed is { } expected && expected != digest)
+            {
+                throw new InvalidDataException($"blob {path}: content digest {digest} does not match its name {expected}");
+            }
+
+            var committing = writer;
+            writer = null;
+            released = true;
+            _commits.Add(CommitAsync(committing, size, digest, cancellationToken));
+            return new StoredBlob(digest, size, header, json);
+        }
+        finally
+        {
+            if (writer is not null)
+            {
+                await writer.DisposeAsync();
+            }
+
+            if (!released)
+            {
+                _slots.Release();
+            }
+        }
+    }
+
+    public async ValueTask<StoredBlob> IngestAsync(string path, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        ThrowIfCommitFailed();
+        var digest = Digest.FromBytes(bytes.Span);
+        var writer = await _store.OpenWriterAsync(NextRef(), bytes.Length, digest, cancellationToken);
+        if (writer is not null)
+        {
+            await using (writer)
+            {
+                await writer.WriteAsync(bytes, cancellationToken);
+                await writer.CommitAsync(bytes.Length, digest, null, cancellationToken);
+                BytesSent += bytes.Length;
+            }
+        }
+        else
+        {
+            BlobsSkipped++;
+        }
+
+        var array = bytes.ToArray();
+        return new StoredBlob(digest, bytes.Length, array.AsMemory(0, Math.Min(HeaderBytes, array.Length)), array);
+    }
+
+    public async ValueTask CompleteAsync(CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(_commits).WaitAsync(cancellationToken);
+        _commits.Clear();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // On the failure path, let in-flight commits settle (their writers abort themselves) before the lease goes.
+        try
+        {
+            await Task.WhenAll(_commits);
+        }
+        catch
+        {
+            // Already surfaced, or superseded by the failure that brought us here.
+        }
+
+        _slots.Dispose();
+    }
+
+    private string NextRef() => $"{_refPrefix}-{Interlocked.Increment(ref _sequence)}";
+
+    private void ThrowIfCommitFailed()
+    {
+        foreach (var commit in _commits)
+        {
+            if (commit.IsFaulted)
+            {
+                commit.GetAwaiter().GetResult();
+            }
+        }
+    }
+
+    private async Task CommitAsync(IContentWriter writer, long size, Digest digest, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using (writer)
+            {
+                await writer.CommitAsync(size, digest, null, cancellationToken);
+            }
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private async ValueTask<(Digest Digest, ReadOnlyMemory<byte> Header, byte[]? Json)> StreamAsync(
+        string path, long size, Stream data, IContentWriter writer, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var chunk = (int)Math.Min(_options.ChunkBytes, Math.Max(size, 1));
+        // Two buffers: one is read and hashed while the other is on its way to the store.
+        var a = ArrayPool<byte>.Shared.Rent(chunk);
+        var b = ArrayPool<byte>.Shared.Rent(chunk);
+        byte[]? header = null;
+        byte[]? json = null;
+        long done = 0;
+        ValueTask pending = default;
+        try
+        {
+            while (done < size)
+            {
+                var want = (int)Math.Min(chunk, size - done);
+                var n = await data.ReadAtLeastAsync(a.AsMemory(0, want), want, throwOnEndOfStream: false, cancellationToken);
+                if (n < want)
+                {
+                    throw new InvalidDataException($"truncated archive: {path} ends after {done + n} of {size} bytes");
+                }
+
+                if (done == 0)
+                {
+                    header = a.AsSpan(0, Math.Min(HeaderBytes, n)).ToArray();
+                    json = TryStartJson(size, a[0]);
+                }
+
+                hash.AppendData(a, 0, n);
+                if (json is not null)
+                {
+                    a.AsSpan(0, n).CopyTo(json.AsSpan((int)done));
+                }
+
+                await pending;
+                pending = writer.WriteAsync(a.AsMemory(0, n), cancellationToken);
+                done += n;
+                BytesSent += n;
+                (a, b) = (b, a);
+            }
+
+            await pending;
+            return (Digest.Sha256FromHash(hash.GetHashAndReset()), header ?? [], json);
+        }
+        catch
+        {
+            try
+            {
+                await pending;
+            }
+            catch
+            {
+                // The first failure is the one worth reporting.
+            }
+
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(a);
+            ArrayPool<byte>.Shared.Return(b);
+        }
+    }
+
+    private async ValueTask<StoredBlob> ReadExistingAsync(string path, long size, Digest claimed, Stream data, CancellationToken cancellationToken)
+    {
+        // The store has it; the tar reader skips the bytes. Small JSON is still read (and checked) for the walk.
+        if (size > _limits.MaxCapturedJsonBytes || _capturedJson + size > _limits.MaxCapturedJsonTotal)
+        {
+            return new StoredBlob(claimed, size, ReadOnlyMemory<byte>.Empty, null);
+        }
+
+        var bytes = new byte[size];
+        var n = await data.ReadAtLeastAsync(bytes, bytes.Length, throwOnEndOfStream: false, cancellationToken);
+        if (n < size)
+        {
+            throw new InvalidDataException($"truncated archive: {path} ends after {n} of {size} bytes");
+        }
+
+        if (Digest.FromBytes(bytes) != claimed)
+        {
+            throw new InvalidDataException($"blob {path}: content digest {Digest.FromBytes(bytes)} does not match its name {claimed}");
+        }
+
+        var header = bytes.AsMemory(0, Math.Min(HeaderBytes, bytes.Length));
+        if (size == 0 || bytes[0] != (byte)'{')
+        {
+            return new StoredBlob(claimed, size, header, null);
+        }
+
+        _capturedJson += size;
+        return new StoredBlob(claimed, size, header, bytes);
+    }
+
+    private byte[]? TryStartJson(long size, byte first)
+    {
+        if (first != (byte)'{' || size > _limits.MaxCapturedJsonBytes || _capturedJson + size > _limits.MaxCapturedJsonTotal)
+        {
+            return null;
+        }
+
+        _capturedJson += size;
+        return new byte[size];
+    }
+}
