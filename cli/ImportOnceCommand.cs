@@ -1,0 +1,108 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Imageimportd.Containerd;
+using Imageimportd.Import;
+using Imageimportd.Scan;
+using Serilog;
+
+namespace Imageimportd.Cli;
+
+/// <summary><c>import-once [--images DIR] [FILE...]</c>: one pass, then exit 0 (all good) or 1 (some file failed).</summary>
+internal static class ImportOnceCommand
+{
+    public static Command Create(CommonOptions common)
+    {
+        var images = new Option<string?>("--images") { Description = "directory of archives to import (recursive, lexical order)", HelpName = "DIR" };
+        var parallel = new Option<int>("--parallel") { Description = "files imported at once", DefaultValueFactory = _ => 2, HelpName = "N" };
+        var wait = new Option<int>("--wait") { Description = "seconds to wait for containerd to come up", DefaultValueFactory = _ => 60, HelpName = "SECONDS" };
+        var files = new Argument<string[]>("FILE") { Description = "archives to import", Arity = ArgumentArity.ZeroOrMore };
+        var command = new Command("import-once", "Import archives once and exit.") { images, parallel, wait, files };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(images) is null && (result.GetValue(files) ?? []).Length == 0)
+            {
+                result.AddError("give --images DIR, or FILE arguments");
+            }
+        });
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            if (parse.GetValue(parallel) < 1)
+            {
+                await Console.Error.WriteLineAsync("imageimportd: --parallel must be at least 1");
+                return ExitCodes.Usage;
+            }
+
+            var log = common.Log(parse).Create();
+            try
+            {
+                var paths = new List<string>();
+                if (parse.GetValue(images) is { } dir)
+                {
+                    if (!Directory.Exists(dir))
+                    {
+                        log.Error("images directory {Directory} does not exist", dir);
+                        return ExitCodes.SomeFailed;
+                    }
+
+                    paths.AddRange(DirectoryScan.List(dir, ArchiveNames.IsArchive));
+                }
+
+                paths.AddRange((parse.GetValue(files) ?? []).Select(Path.GetFullPath));
+                return await RunAsync(log, common.Containerd(parse), common.Import(parse), paths, parse.GetValue(parallel), TimeSpan.FromSeconds(parse.GetValue(wait)), cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                log.Information("interrupted");
+                return ExitCodes.Ok;
+            }
+            finally
+            {
+                (log as IDisposable)?.Dispose();
+            }
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ILogger log, ContainerdOptions containerd, ImportOptions options, List<string> paths, int parallel, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        if (paths.Count == 0)
+        {
+            log.Information("nothing to import");
+            return ExitCodes.Ok;
+        }
+
+        using var client = new ContainerdClient(containerd);
+        try
+        {
+            await ContainerdWaiter.WaitAsync(client, wait, log, TimeProvider.System, cancellationToken);
+        }
+        catch (ContainerdException ex)
+        {
+            log.Error("{Message}", ex.Message);
+            return ExitCodes.SomeFailed;
+        }
+
+        var importer = new FileImporter(new ContainerdBackend(client), options);
+        var failed = 0;
+        await Parallel.ForEachAsync(paths, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancellationToken }, async (path, ct) =>
+        {
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                if (!RegularFiles.IsRegular(path))
+                {
+                    throw new IOException("not a regular file");
+                }
+
+                ImportLog.Success(log, await importer.ImportAsync(path, ct));
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref failed);
+                ImportLog.Failure(log, path, ex, clock.Elapsed);
+            }
+        });
+
+        return failed == 0 ? ExitCodes.Ok : ExitCodes.SomeFailed;
+    }
+}

@@ -1,0 +1,20 @@
+using System.CommandLine;
+using Imageimportd.Cli;
+
+var root = new RootCommand("imageimportd: imports container image archives into containerd and keeps them pinned.");
+var common = new CommonOptions(root);
+root.Subcommands.Add(ImportOnceCommand.Create(common));
+
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    foreach (var error in parse.Errors)
+    {
+        Console.Error.WriteLine($"imageimportd: {error.Message}");
+    }
+
+    Console.Error.WriteLine("Try 'imageimportd --help'.");
+    return ExitCodes.Usage;
+}
+
+return await parse.InvokeAsync();

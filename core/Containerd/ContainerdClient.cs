@@ -1,0 +1,112 @@
+using System.Net.Sockets;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Imageimportd.Unpack;
+using ContentApi = Imageimportd.Proto.Content.Content;
+using DiffApi = Imageimportd.Proto.Diff.Diff;
+using ImagesApi = Imageimportd.Proto.Images.Images;
+using LeasesApi = Imageimportd.Proto.Leases.Leases;
+using SnapshotsApi = Imageimportd.Proto.Snapshots.Snapshots;
+using VersionApi = Imageimportd.Proto.Version.Version;
+
+namespace Imageimportd.Containerd;
+
+/// <summary>
+/// One gRPC connection to containerd over its unix socket, with the namespace header on every call.
+/// Adapters for the core's interfaces are made per lease: everything written under a lease is kept until it ends.
+/// </summary>
+public sealed class ContainerdClient : IDisposable
+{
+    private const string NamespaceHeader = "containerd-namespace";
+    private const string LeaseHeader = "containerd-lease";
+
+    private readonly GrpcChannel _channel;
+
+    public ContainerdClient(ContainerdOptions options)
+    {
+        Options = options;
+        var socket = options.Address.StartsWith("unix://", StringComparison.Ordinal) ? options.Address["unix://".Length..] : options.Address;
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, cancellationToken) =>
+            {
+                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken);
+                    return new NetworkStream(s, ownsSocket: true);
+                }
+                catch
+                {
+                    s.Dispose();
+                    throw;
+                }
+            },
+            InitialHttp2StreamWindowSize = options.Http2WindowBytes,
+            EnableMultipleHttp2Connections = false,
+            KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+        };
+        _channel = GrpcChannel.ForAddress("http://containerd", new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            MaxReceiveMessageSize = 32 << 20,
+            MaxSendMessageSize = 16 << 20,
+            DisposeHttpClient = true,
+        });
+        Content = new ContentApi.ContentClient(_channel);
+        Images = new ImagesApi.ImagesClient(_channel);
+        Leases = new LeasesApi.LeasesClient(_channel);
+        Snapshots = new SnapshotsApi.SnapshotsClient(_channel);
+        Diff = new DiffApi.DiffClient(_channel);
+        Version = new VersionApi.VersionClient(_channel);
+    }
+
+    public ContainerdOptions Options { get; }
+
+    internal ContentApi.ContentClient Content { get; }
+
+    internal ImagesApi.ImagesClient Images { get; }
+
+    internal LeasesApi.LeasesClient Leases { get; }
+
+    internal SnapshotsApi.SnapshotsClient Snapshots { get; }
+
+    internal DiffApi.DiffClient Diff { get; }
+
+    internal VersionApi.VersionClient Version { get; }
+
+    internal GrpcChannel Channel => _channel;
+
+    /// <summary>Headers for a call: the namespace, and the lease when there is one.</summary>
+    internal Metadata Headers(string? lease)
+    {
+        var headers = new Metadata { { NamespaceHeader, Options.Namespace } };
+        if (lease is not null)
+        {
+            headers.Add(LeaseHeader, lease);
+        }
+
+        return headers;
+    }
+
+    /// <summary>containerd's version; also the cheapest way to learn it is up.</summary>
+    public async Task<string> GetVersionAsync(CancellationToken cancellationToken)
+    {
+        var response = await ContainerdErrors.Call("version", Version.VersionAsync(new Google.Protobuf.WellKnownTypes.Empty(), Headers(null), cancellationToken: cancellationToken));
+        return response.Version;
+    }
+
+    public GrpcContentStore ContentStore(string? lease) => new(this, lease);
+
+    public GrpcImageStore ImageStore() => new(this);
+
+    public GrpcLeaseManager LeaseManager() => new(this);
+
+    public ISnapshotter Snapshotter(string name, string? lease) => new GrpcSnapshotter(this, name, lease);
+
+    public IDiffApplier DiffApplier(string? lease) => new GrpcDiffApplier(this, lease);
+
+    public void Dispose() => _channel.Dispose();
+}

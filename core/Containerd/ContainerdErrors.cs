@@ -1,0 +1,61 @@
+using System.Net.Http;
+using System.Net.Sockets;
+using Grpc.Core;
+
+namespace Imageimportd.Containerd;
+
+/// <summary>The one place gRPC status codes become <see cref="ErrorKind"/>s.</summary>
+internal static class ContainerdErrors
+{
+    public static ContainerdException Classify(RpcException ex, string operation)
+    {
+        var kind = ex.StatusCode switch
+        {
+            StatusCode.NotFound => ErrorKind.NotFound,
+            StatusCode.AlreadyExists => ErrorKind.AlreadyExists,
+            StatusCode.InvalidArgument or StatusCode.OutOfRange => ErrorKind.InvalidArgument,
+            StatusCode.FailedPrecondition => ErrorKind.FailedPrecondition,
+            StatusCode.Unavailable => ErrorKind.Unavailable,
+            StatusCode.DeadlineExceeded => ErrorKind.DeadlineExceeded,
+            StatusCode.ResourceExhausted => ErrorKind.ResourceExhausted,
+            StatusCode.Cancelled => ErrorKind.Canceled,
+            StatusCode.Aborted => ErrorKind.Unavailable,
+            // containerd reports ENOSPC from its store as Unknown; it is a resource condition that passes.
+            StatusCode.Unknown or StatusCode.Internal when ex.Status.Detail.Contains("no space left on device", StringComparison.Ordinal) => ErrorKind.ResourceExhausted,
+            // A connection refused or reset surfaces as Internal/Unavailable with an HttpRequestException inside.
+            StatusCode.Internal when ex.InnerException is HttpRequestException or SocketException or IOException => ErrorKind.Unavailable,
+            _ => ErrorKind.Unknown,
+        };
+        var detail = string.IsNullOrEmpty(ex.Status.Detail) ? ex.StatusCode.ToString() : ex.Status.Detail;
+        return new ContainerdException(kind, $"{operation}: {detail}", ex);
+    }
+
+    /// <summary>Runs a unary call and classifies its failure.</summary>
+    public static async ValueTask<T> Call<T>(string operation, Func<ValueTask<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (RpcException ex)
+        {
+            throw Classify(ex, operation);
+        }
+    }
+
+    public static async ValueTask<T> Call<T>(string operation, AsyncUnaryCall<T> call)
+    {
+        try
+        {
+            return await call;
+        }
+        catch (RpcException ex)
+        {
+            throw Classify(ex, operation);
+        }
+        finally
+        {
+            call.Dispose();
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using System.Runtime.CompilerServices;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Imageimportd.Content;
+using Imageimportd.Oci;
+using Imageimportd.Proto.Content;
+
+namespace Imageimportd.Containerd;
+
+/// <summary>containerd's content service behind <see cref="IContentStore"/>; every call carries the namespace and lease.</summary>
+public sealed class GrpcContentStore(ContainerdClient client, string? lease) : IContentStore
+{
+    public async ValueTask<IContentWriter?> OpenWriterAsync(string reference, long size, Digest? expected, CancellationToken cancellationToken)
+    {
+        var call = client.Content.Write(client.Headers(lease), cancellationToken: cancellationToken);
+        var writer = new GrpcContentWriter(call, reference, client.Content, client.Headers(lease));
+        try
+        {
+            return await writer.StartAsync(size, expected, cancellationToken) ? writer : null;
+        }
+        catch
+        {
+            await writer.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask<byte[]> ReadAsync(Digest digest, long offset, int maxBytes, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var call = client.Content.Read(new ReadContentRequest { Digest = digest.Value, Offset = offset, Size = maxBytes }, client.Headers(lease), cancellationToken: cancellationToken);
+            using var buffer = new MemoryStream();
+            await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancellationToken))
+            {
+                chunk.Data.WriteTo(buffer);
+                if (buffer.Length > maxBytes)
+                {
+                    break;
+                }
+            }
+
+            return buffer.Length > maxBytes ? buffer.ToArray()[..maxBytes] : buffer.ToArray();
+        }
+        catch (RpcException ex)
+        {
+            throw ContainerdErrors.Classify(ex, $"read {digest}");
+        }
+    }
+
+    public async ValueTask<ContentInfo?> InfoAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await ContainerdErrors.Call($"content info {digest}", client.Content.InfoAsync(new InfoRequest { Digest = digest.Value }, client.Headers(lease), cancellationToken: cancellationToken));
+            return ToInfo(response.Info);
+        }
+        catch (ContainerdException ex) when (ex.Kind == ErrorKind.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public async ValueTask UpdateLabelsAsync(Digest digest, IReadOnlyDictionary<string, string> labels, CancellationToken cancellationToken)
+    {
+        var info = new Info { Digest = digest.Value };
+        var mask = new FieldMask();
+        foreach (var (key, value) in labels)
+        {
+            info.Labels[key] = value;
+            mask.Paths.Add("labels." + key);
+        }
+
+        await ContainerdErrors.Call($"label {digest}", client.Content.UpdateAsync(new UpdateRequest { Info = info, UpdateMask = mask }, client.Headers(lease), cancellationToken: cancellationToken));
+    }
+
+    public async IAsyncEnumerable<ContentInfo> ListAsync(IReadOnlyList<string> filters, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var request = new ListContentRequest();
+        request.Filters.Add(filters);
+        using var call = client.Content.List(request, client.Headers(lease), cancellationToken: cancellationToken);
+        var stream = call.ResponseStream;
+        while (true)
+        {
+            try
+            {
+                if (!await stream.MoveNext(cancellationToken))
+                {
+                    yield break;
+                }
+            }
+            catch (RpcException ex)
+            {
+                throw ContainerdErrors.Classify(ex, "list content");
+            }
+
+            foreach (var info in stream.Current.Info)
+            {
+                yield return ToInfo(info);
+            }
+        }
+    }
+
+    /// <summary>Removes an unfinished ingest.</summary>
+    public async ValueTask AbortAsync(string reference, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ContainerdErrors.Call($"abort {reference}", client.Content.AbortAsync(new AbortRequest { Ref = reference }, client.Headers(lease), cancellationToken: cancellationToken));
+        }
+        catch (ContainerdException ex) when (ex.Kind == ErrorKind.NotFound)
+        {
+            // Nothing was left behind.
+        }
+    }
+
+    private static ContentInfo ToInfo(Info info) =>
+        new(Digest.Parse(info.Digest), info.Size, new Dictionary<string, string>(info.Labels, StringComparer.Ordinal));
+}

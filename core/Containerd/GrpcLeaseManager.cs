@@ -1,0 +1,38 @@
+using Imageimportd.Leases;
+using Imageimportd.Proto.Leases;
+
+namespace Imageimportd.Containerd;
+
+/// <summary>containerd's lease service behind <see cref="ILeaseManager"/>.</summary>
+public sealed class GrpcLeaseManager(ContainerdClient client) : ILeaseManager
+{
+    public async ValueTask CreateAsync(string id, IReadOnlyDictionary<string, string> labels, CancellationToken cancellationToken)
+    {
+        var request = new CreateRequest { Id = id };
+        foreach (var (k, v) in labels)
+        {
+            request.Labels[k] = v;
+        }
+        await ContainerdErrors.Call($"create lease {id}", client.Leases.CreateAsync(request, client.Headers(null), cancellationToken: cancellationToken));
+    }
+
+    public async ValueTask DeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ContainerdErrors.Call($"delete lease {id}", client.Leases.DeleteAsync(new DeleteRequest { Id = id }, client.Headers(null), cancellationToken: cancellationToken));
+        }
+        catch (ContainerdException ex) when (ex.Kind == ErrorKind.NotFound)
+        {
+            // Already gone.
+        }
+    }
+
+    public async ValueTask<IReadOnlyList<(string Id, IReadOnlyDictionary<string, string> Labels)>> ListAsync(IReadOnlyList<string> filters, CancellationToken cancellationToken)
+    {
+        var request = new ListRequest();
+        request.Filters.Add(filters);
+        var response = await ContainerdErrors.Call("list leases", client.Leases.ListAsync(request, client.Headers(null), cancellationToken: cancellationToken));
+        return response.Leases.Select(l => (l.Id, (IReadOnlyDictionary<string, string>)new Dictionary<string, string>(l.Labels, StringComparer.Ordinal))).ToList();
+    }
+}

@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using Imageimportd.Archive;
+using Imageimportd.Compression;
+using Imageimportd.Content;
+using Imageimportd.Images;
+using Imageimportd.Oci;
+using Imageimportd.Unpack;
+
+namespace Imageimportd.Import;
+
+/// <summary>
+/// Imports one archive file: read archive → write content → create images → unpack, all under one lease made for
+/// this import and deleted at its end. Image records are written last, after unpacking, so no image is visible
+/// before it is complete and runnable. A failure leaves no image behind, and the lease takes the partial content.
+/// </summary>
+public sealed class FileImporter(IImportBackend backend, ImportOptions options)
+{
+    public const string LeaseLabel = "io.imageimportd.lease";
+    public const string LeasePidLabel = "io.imageimportd.pid";
+
+    public async Task<ImportResult> ImportAsync(string path, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var lease = $"imageimportd-{Environment.ProcessId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}";
+        await backend.Leases.CreateAsync(lease, new Dictionary<string, string>
+        {
+            [ContentLabels.GcExpire] = DateTime.UtcNow.Add(options.LeaseExpiry).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+            [LeaseLabel] = path,
+            [LeasePidLabel] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
+        }, cancellationToken);
+        try
+        {
+            return await ImportUnderLeaseAsync(path, lease, clock, cancellationToken);
+        }
+        finally
+        {
+            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await backend.Leases.DeleteAsync(lease, cleanup.Token);
+            }
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
+            {
+                // Shutting down with containerd gone: the lease's expiry label collects it later.
+            }
+        }
+    }
+
+    private async Task<ImportResult> ImportUnderLeaseAsync(string path, string lease, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        var content = backend.Content(lease);
+        var warnings = new List<string>();
+        await using var ingest = new ContentIngest(content, lease, options.Ingest, options.Limits);
+
+        ArchiveContents archive;
+        await using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan))
+        await using (var tar = await Decompressor.OpenAsync(file, options.Decompression, cancellationToken))
+        {
+            archive = await new ArchiveReader(options.Limits).ReadAsync(tar, ingest, cancellationToken);
+        }
+
+        var json = new BlobJsonSource(content, options.Limits.MaxMetadataBytes);
+        json.AddAll(archive.BlobsByDigest.Values);
+        var present = new HashSet<Digest>(archive.BlobsByDigest.Keys);
+        Descriptor root;
+        if (archive.Format == ArchiveFormat.OciLayout)
+        {
+            root = new Descriptor(MediaTypes.OciIndex, archive.RootIndex!.Digest, archive.RootIndex.Size);
+        }
+        else
+        {
+            root = await new DockerIndexBuilder(content).BuildAsync(archive, new PresenceRecorder(ingest, present), json, cancellationToken);
+            await ingest.CompleteAsync(cancellationToken);
+        }
+
+        var walk = await new ImportWalk(content, json, options.Host).RunAsync(root, present, cancellationToken);
+        var records = Name(path, walk, warnings);
+
+        var unpacked = 0;
+        if (options.Unpack)
+        {
+            var unpacker = new Unpacker(backend.Snapshotter(options.Snapshotter, lease), backend.Differ(lease), content);
+            var targets = records.Select(r => r.Entry).DistinctBy(e => e.Target.Digest).ToList();
+            foreach (var entry in targets)
+            {
+                if (entry.HostManifest is null)
+                {
+                    warnings.Add($"{entry.Target.Digest}: no manifest for {options.Host}; not unpacked");
+                    continue;
+                }
+
+                unpacked += await unpacker.UnpackAsync(entry.HostManifest, cancellationToken);
+            }
+        }
+
+        var images = new List<ImportedImage>();
+        foreach (var (name, entry) in records)
+        {
+            images.Add(await PutImageAsync(name, entry.Target, path, cancellationToken));
+        }
+
+        return new ImportResult(path, images, warnings, archive.BytesRead, ingest.BytesSent, unpacked, clock.Elapsed);
+    }
+
+    /// <summary>Names every complete root entry (plus its <c>repo@digest</c> twin); the rest become warnings.</summary>
+    private List<(string Name, WalkedImage Entry)> Name(string path, WalkResult walk, List<string> warnings)
+    {
+        var records = new List<(string, WalkedImage)>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in walk.Entries)
+        {
+            var name = ImageNaming.NameOf(entry.Target, options.BaseName, out var whyNot);
+            if (name is null)
+            {
+                warnings.Add($"{Path.GetFileName(path)}: {whyNot}");
+                continue;
+            }
+
+            if (!entry.Complete)
+            {
+                warnings.Add($"{name}: skipped, the archive lacks {entry.Missing.Count} blob(s), e.g. {entry.Missing[0]}");
+                continue;
+            }
+
+            if (seen.Add(name))
+            {
+                records.Add((name, entry));
+            }
+
+            if (ImageNaming.DigestNameOf(name, entry.Target.Digest) is { } digestName && seen.Add(digestName))
+            {
+                records.Add((digestName, entry));
+            }
+        }
+
+        return records;
+    }
+
+    /// <summary>Creates the image, or re-points an existing name; writes nothing when it is already as wanted.</summary>
+    private async Task<ImportedImage> PutImageAsync(string name, Descriptor target, string path, CancellationToken cancellationToken)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal) { [ImageLabels.Source] = Path.GetFullPath(path) };
+        if (options.Pin)
+        {
+            labels[ImageLabels.CriPinned] = ImageLabels.CriPinnedValue;
+        }
+
+        var existing = await backend.Images.GetAsync(name, cancellationToken);
+        if (existing is null)
+        {
+            try
+            {
+                await backend.Images.CreateAsync(new ImageRecord(name, target, labels), cancellationToken);
+                return new ImportedImage(name, target, ImageChange.Created, null);
+            }
+            catch (Containerd.ContainerdException ex) when (ex.Kind == Containerd.ErrorKind.AlreadyExists)
+            {
+                existing = await backend.Images.GetAsync(name, cancellationToken);
+                if (existing is null)
+                {
+                    throw;
+                }
+            }
+        }
+
+        var sameTarget = existing.Target.Digest == target.Digest && existing.Target.MediaType == target.MediaType;
+        var missingLabels = labels.Where(l => !existing.Labels.TryGetValue(l.Key, out var v) || v != l.Value).Select(l => "labels." + l.Key).ToList();
+        if (sameTarget && missingLabels.Count == 0)
+        {
+            return new ImportedImage(name, target, ImageChange.Unchanged, null);
+        }
+
+        var fields = new List<string>(missingLabels);
+        if (!sameTarget)
+        {
+            fields.Add("target");
+        }
+
+        await backend.Images.UpdateAsync(new ImageRecord(name, target, labels), fields, cancellationToken);
+        return sameTarget
+            ? new ImportedImage(name, target, ImageChange.Relabeled, null)
+            : new ImportedImage(name, target, ImageChange.Repointed, existing.Target.Digest);
+    }
+
+    /// <summary>Notes the digests of blobs the importer generates, so the walk counts them as present.</summary>
+    private sealed class PresenceRecorder(IBlobIngest inner, HashSet<Digest> present) : IBlobIngest
+    {
+        public async ValueTask<StoredBlob> IngestAsync(string path, long size, Digest? claimed, Stream data, CancellationToken cancellationToken) =>
+            Note(await inner.IngestAsync(path, size, claimed, data, cancellationToken));
+
+        public async ValueTask<StoredBlob> IngestAsync(string path, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
+            Note(await inner.IngestAsync(path, bytes, cancellationToken));
+
+        public ValueTask CompleteAsync(CancellationToken cancellationToken) => inner.CompleteAsync(cancellationToken);
+
+        private StoredBlob Note(StoredBlob blob)
+        {
+            present.Add(blob.Digest);
+            return blob;
+        }
+    }
+}

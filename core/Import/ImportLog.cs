@@ -1,0 +1,49 @@
+using Imageimportd.Containerd;
+using Serilog;
+
+namespace Imageimportd.Import;
+
+/// <summary>The one log line per file outcome, with properties Outcome, File, Images, Duration.</summary>
+public static class ImportLog
+{
+    public static void Success(ILogger log, ImportResult result)
+    {
+        foreach (var warning in result.Warnings)
+        {
+            log.Warning("{File}: {Warning}", result.Path, warning);
+        }
+
+        foreach (var image in result.Images.Where(i => i.Change == ImageChange.Repointed))
+        {
+            log.Warning("{File}: {Image} re-pointed from {OldDigest} to {NewDigest}", result.Path, image.Name, image.PreviousTarget, image.Target.Digest);
+        }
+
+        var changed = result.Images.Any(i => i.Change != ImageChange.Unchanged);
+        var outcome = changed || result.Images.Count == 0 ? ImportOutcome.Imported : ImportOutcome.Unchanged;
+        var names = result.Images.Where(i => !i.Name.Contains('@', StringComparison.Ordinal)).Select(i => $"{i.Name}@{i.Target.Digest}").ToArray();
+        log.ForContext("Outcome", outcome.ToString().ToLowerInvariant())
+            .ForContext("BytesRead", result.BytesRead)
+            .ForContext("BytesSent", result.BytesSent)
+            .ForContext("LayersUnpacked", result.LayersUnpacked)
+            .Information("{Outcome} {File}: {Images} in {Duration}", outcome.ToString().ToLowerInvariant(), result.Path, names, Format(result.Duration));
+    }
+
+    public static void Failure(ILogger log, string path, Exception ex, TimeSpan duration)
+    {
+        var cause = ex switch
+        {
+            ContainerdException c => $"containerd: {c.Message}",
+            InvalidDataException d => $"bad archive: {d.Message}",
+            FileNotFoundException => "file vanished",
+            UnauthorizedAccessException u => $"unreadable: {u.Message}",
+            IOException io => $"I/O error: {io.Message}",
+            _ => ex.Message,
+        };
+        log.ForContext("Outcome", "failed")
+            .ForContext("ErrorKind", (ex as ContainerdException)?.Kind.ToString())
+            .Error("failed {File}: {Cause} after {Duration}", path, cause, Format(duration));
+        log.Debug(ex, "failure detail for {File}", path);
+    }
+
+    private static string Format(TimeSpan t) => t.TotalSeconds < 10 ? $"{t.TotalMilliseconds:0}ms" : $"{t.TotalSeconds:0.0}s";
+}

@@ -1,0 +1,30 @@
+using Imageimportd.Archive;
+using Imageimportd.Compression;
+using Imageimportd.Content;
+using Imageimportd.Oci;
+
+namespace Imageimportd.Import;
+
+/// <summary>How files are imported.</summary>
+public sealed record ImportOptions
+{
+    public bool Unpack { get; init; } = true;
+
+    public string Snapshotter { get; init; } = "overlayfs";
+
+    public bool Pin { get; init; } = true;
+
+    /// <summary>Name prefix for OCI entries named only by a tag.</summary>
+    public string? BaseName { get; init; }
+
+    public Platform Host { get; init; } = Platform.Host;
+
+    public ArchiveLimits Limits { get; init; } = ArchiveLimits.Default;
+
+    public ContentIngestOptions Ingest { get; init; } = ContentIngestOptions.Default;
+
+    public DecompressionOptions Decompression { get; init; } = DecompressionOptions.Default;
+
+    /// <summary>How long a lease outlives a killed importer before containerd collects it anyway.</summary>
+    public TimeSpan LeaseExpiry { get; init; } = TimeSpan.FromHours(24);
+}

@@ -1,0 +1,104 @@
+using System.Security.Cryptography;
+using Imageimportd.Containerd;
+using Imageimportd.Content;
+using Imageimportd.Images;
+using Imageimportd.Oci;
+
+namespace Imageimportd.Unpack;
+
+/// <summary>
+/// Applies an image's layers into a snapshotter by chain ID, as containerd's own unpacker does: Stat, else Prepare on the
+/// parent chain, Diff.Apply, check the diff ID, Commit. Then it sets the labels that unpacker sets — the uncompressed
+/// digest on each applied layer blob and the snapshot GC reference on the config — so kubelet starts the first pod
+/// without unpacking, and nothing is collected once the import lease ends.
+/// </summary>
+public sealed class Unpacker(ISnapshotter snapshotter, IDiffApplier differ, IContentInfoStore content)
+{
+    /// <summary>Returns the number of layers applied (0 when every snapshot already existed).</summary>
+    public async Task<int> UnpackAsync(ResolvedManifest image, CancellationToken cancellationToken)
+    {
+        var diffIds = image.Config.DiffIds;
+        var layers = image.Manifest.Layers.Where(l => MediaTypes.IsLayer(l.MediaType)).ToList();
+        if (diffIds.Count != layers.Count)
+        {
+            throw new InvalidDataException($"image {image.Descriptor.Digest}: config lists {diffIds.Count} diff IDs for {layers.Count} layers");
+        }
+
+        var chain = ChainId.Chain(diffIds);
+        var applied = 0;
+        for (var i = 0; i < layers.Count; i++)
+        {
+            if (await snapshotter.ExistsAsync(chain[i].Value, cancellationToken))
+            {
+                continue;
+            }
+
+            await ApplyAsync(layers[i], diffIds[i], chain[i], i == 0 ? null : chain[i - 1].Value, cancellationToken);
+            await content.UpdateLabelsAsync(layers[i].Digest, new Dictionary<string, string> { [ContentLabels.Uncompressed] = diffIds[i].Value }, cancellationToken);
+            applied++;
+        }
+
+        if (chain.Count > 0)
+        {
+            await content.UpdateLabelsAsync(image.Manifest.Config.Digest, new Dictionary<string, string>
+            {
+                [ContentLabels.GcRefSnapshotPrefix + snapshotter.Name] = chain[^1].Value,
+            }, cancellationToken);
+        }
+
+        return applied;
+    }
+
+    private async Task ApplyAsync(Descriptor layer, Digest diffId, Digest chainId, string? parent, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<Mount> mounts;
+        string key;
+        while (true)
+        {
+            key = $"extract-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))} {chainId}";
+            try
+            {
+                mounts = await snapshotter.PrepareAsync(key, parent, cancellationToken);
+                break;
+            }
+            catch (ContainerdException ex) when (ex.Kind == ErrorKind.AlreadyExists)
+            {
+                // Key collision: try another.
+            }
+        }
+
+        var committed = false;
+        try
+        {
+            var diff = await differ.ApplyAsync(layer, mounts, cancellationToken);
+            if (diff.Digest != diffId)
+            {
+                throw new InvalidDataException($"layer {layer.Digest}: applied diff is {diff.Digest}, the config says {diffId}");
+            }
+
+            try
+            {
+                await snapshotter.CommitAsync(chainId.Value, key, cancellationToken);
+                committed = true;
+            }
+            catch (ContainerdException ex) when (ex.Kind == ErrorKind.AlreadyExists)
+            {
+                // Another unpack of the same layer won the race; its snapshot is as good as ours.
+            }
+        }
+        finally
+        {
+            if (!committed)
+            {
+                try
+                {
+                    await snapshotter.RemoveAsync(key, CancellationToken.None);
+                }
+                catch (ContainerdException)
+                {
+                    // The lease's end removes it anyway.
+                }
+            }
+        }
+    }
+}
