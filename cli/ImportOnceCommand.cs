@@ -23,6 +23,14 @@ internal static class ImportOnceCommand
             {
                 result.AddError("give --images DIR, or FILE arguments");
             }
+
+            foreach (var file in result.GetValue(files) ?? [])
+            {
+                if (file.StartsWith('-'))
+                {
+                    result.AddError($"unknown option {file}");
+                }
+            }
         });
         command.SetAction(async (parse, cancellationToken) =>
         {

@@ -4,6 +4,7 @@ using Imageimportd.Cli;
 var root = new RootCommand("imageimportd: imports container image archives into containerd and keeps them pinned.");
 var common = new CommonOptions(root);
 root.Subcommands.Add(ImportOnceCommand.Create(common));
+root.Subcommands.Add(CriImagesCommand.Create(common));
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -25,7 +25,7 @@ public sealed class ContainerdClient : IDisposable
     public ContainerdClient(ContainerdOptions options)
     {
         Options = options;
-        var socket = options.Address.StartsWith("unix://", StringComparison.Ordinal) ? options.Address["unix://".Length..] : options.Address;
+        var socket = SocketPath = options.Address.StartsWith("unix://", StringComparison.Ordinal) ? options.Address["unix://".Length..] : options.Address;
         var handler = new SocketsHttpHandler
         {
             ConnectCallback = async (_, cancellationToken) =>
@@ -64,6 +64,9 @@ public sealed class ContainerdClient : IDisposable
     }
 
     public ContainerdOptions Options { get; }
+
+    /// <summary>The unix socket path (the address without a <c>unix://</c> scheme).</summary>
+    public string SocketPath { get; }
 
     internal ContentApi.ContentClient Content { get; }
 

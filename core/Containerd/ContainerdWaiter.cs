@@ -19,7 +19,7 @@ public static class ContainerdWaiter
                 var version = await client.GetVersionAsync(attempt.Token);
                 if (said)
                 {
-                    log.Information("containerd {Version} is up at {Address}", version, client.Options.Address);
+                    log.Information("containerd {Version:l} is up at {Address:l}", version, client.Options.Address);
                 }
 
                 return version;
@@ -28,12 +28,12 @@ public static class ContainerdWaiter
             {
                 if (time.GetElapsedTime(start) + delay > timeout)
                 {
-                    throw new ContainerdException(ErrorKind.Unavailable, $"containerd at {client.Options.Address} did not answer within {timeout.TotalSeconds:0}s: {ex.Message}", ex);
+                    throw new ContainerdException(ErrorKind.Unavailable, $"containerd at {client.Options.Address} did not answer within {timeout.TotalSeconds:0}s: {Reason(client, ex)}", ex);
                 }
 
                 if (!said)
                 {
-                    log.Warning("waiting for containerd at {Address}: {Reason}", client.Options.Address, ex.Message);
+                    log.Warning("waiting for containerd at {Address:l}: {Reason:l}", client.Options.Address, Reason(client, ex));
                     said = true;
                 }
 
@@ -42,4 +42,7 @@ public static class ContainerdWaiter
             }
         }
     }
+
+    private static string Reason(ContainerdClient client, Exception ex) =>
+        File.Exists(client.SocketPath) ? ex.Message : "no socket there (is containerd running?)";
 }

@@ -10,12 +10,12 @@ public static class ImportLog
     {
         foreach (var warning in result.Warnings)
         {
-            log.Warning("{File}: {Warning}", result.Path, warning);
+            log.Warning("{File:l}: {Warning:l}", result.Path, warning);
         }
 
         foreach (var image in result.Images.Where(i => i.Change == ImageChange.Repointed))
         {
-            log.Warning("{File}: {Image} re-pointed from {OldDigest} to {NewDigest}", result.Path, image.Name, image.PreviousTarget, image.Target.Digest);
+            log.Warning("{File:l}: {Image:l} re-pointed from {OldDigest:l} to {NewDigest:l}", result.Path, image.Name, image.PreviousTarget, image.Target.Digest);
         }
 
         var changed = result.Images.Any(i => i.Change != ImageChange.Unchanged);
@@ -25,7 +25,7 @@ public static class ImportLog
             .ForContext("BytesRead", result.BytesRead)
             .ForContext("BytesSent", result.BytesSent)
             .ForContext("LayersUnpacked", result.LayersUnpacked)
-            .Information("{Outcome} {File}: {Images} in {Duration}", outcome.ToString().ToLowerInvariant(), result.Path, names, Format(result.Duration));
+            .Information("{Outcome:l} {File:l}: {Images:l} in {Duration:l}", outcome.ToString().ToLowerInvariant(), result.Path, names, Format(result.Duration));
     }
 
     public static void Failure(ILogger log, string path, Exception ex, TimeSpan duration)
@@ -41,8 +41,8 @@ public static class ImportLog
         };
         log.ForContext("Outcome", "failed")
             .ForContext("ErrorKind", (ex as ContainerdException)?.Kind.ToString())
-            .Error("failed {File}: {Cause} after {Duration}", path, cause, Format(duration));
-        log.Debug(ex, "failure detail for {File}", path);
+            .Error("failed {File:l}: {Cause:l} after {Duration:l}", path, cause, Format(duration));
+        log.Debug(ex, "failure detail for {File:l}", path);
     }
 
     private static string Format(TimeSpan t) => t.TotalSeconds < 10 ? $"{t.TotalMilliseconds:0}ms" : $"{t.TotalSeconds:0.0}s";

@@ -1,0 +1,37 @@
+# imageimportd: see README.md. Every target installs what it needs (scripts/install-deps.sh).
+.PHONY: all deps build test unit lint demo bench soak install clean
+
+PREFIX ?= /usr/local
+UNITDIR ?= /etc/systemd/system
+
+all: build
+
+deps:
+	bash scripts/install-deps.sh
+
+build:
+	./build.sh
+
+# Every test: unit, harness, integration against a private containerd. Ends with "N passed, N failed".
+test: build
+	bash scripts/test.sh
+
+# Only the tests that need no containerd.
+unit:
+	bash scripts/test.sh --filter "FullyQualifiedName~.Unit.|FullyQualifiedName~.Compression."
+
+lint:
+	dotnet format imageimportd.sln --verify-no-changes --verbosity quiet
+
+demo: build
+	bash scripts/demo.sh
+
+bench: build
+	bash bench/run.sh
+
+install: build
+	install -D -m 0755 out/imageimportd $(DESTDIR)$(PREFIX)/bin/imageimportd
+	install -D -m 0644 dist/imageimportd.service $(DESTDIR)$(UNITDIR)/imageimportd.service
+
+clean:
+	rm -rf out */bin */obj

@@ -1,0 +1,40 @@
+using System.CommandLine;
+using Imageimportd.Containerd;
+
+namespace Imageimportd.Cli;
+
+/// <summary><c>cri-images</c>: the images kubelet sees through CRI, with their pins.</summary>
+internal static class CriImagesCommand
+{
+    public static Command Create(CommonOptions common)
+    {
+        var command = new Command("cri-images", "List images as kubelet sees them through CRI.");
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var client = new ContainerdClient(common.Containerd(parse));
+            try
+            {
+                var images = await new CriImages(client).ListAsync(cancellationToken);
+                Console.WriteLine($"{"IMAGE",-60} {"ID",-20} {"PINNED",-6} SIZE");
+                foreach (var image in images.OrderBy(i => i.RepoTags.FirstOrDefault() ?? i.RepoDigests.FirstOrDefault(), StringComparer.Ordinal))
+                {
+                    var name = image.RepoTags.FirstOrDefault() ?? image.RepoDigests.FirstOrDefault() ?? "<none>";
+                    var id = image.Id.StartsWith("sha256:", StringComparison.Ordinal) ? image.Id[7..19] : image.Id;
+                    Console.WriteLine($"{name,-60} {id,-20} {(image.Pinned ? "yes" : "no"),-6} {image.Size}");
+                    foreach (var digest in image.RepoDigests)
+                    {
+                        Console.WriteLine($"  {digest}");
+                    }
+                }
+
+                return ExitCodes.Ok;
+            }
+            catch (ContainerdException ex)
+            {
+                await Console.Error.WriteLineAsync($"imageimportd: {ex.Message}");
+                return ExitCodes.SomeFailed;
+            }
+        });
+        return command;
+    }
+}

@@ -1,0 +1,37 @@
+using Imageimportd.Proto.Cri;
+
+namespace Imageimportd.Containerd;
+
+/// <summary>An image as kubelet sees it through CRI.</summary>
+public sealed record CriImage(string Id, IReadOnlyList<string> RepoTags, IReadOnlyList<string> RepoDigests, ulong Size, bool Pinned);
+
+/// <summary>
+/// CRI's ImageService on containerd's socket: what kubelet sees. Pulls made here go through containerd's own registry
+/// configuration (mirrors, auth), and CRI always works in the k8s.io namespace.
+/// </summary>
+public sealed class CriImages(ContainerdClient client)
+{
+    private readonly ImageService.ImageServiceClient _images = new(client.Channel);
+
+    public async Task<IReadOnlyList<CriImage>> ListAsync(CancellationToken cancellationToken)
+    {
+        var response = await ContainerdErrors.Call("CRI list images", _images.ListImagesAsync(new ListImagesRequest(), cancellationToken: cancellationToken));
+        return response.Images.Select(ToCri).ToList();
+    }
+
+    /// <summary>Returns null when CRI does not know the image.</summary>
+    public async Task<CriImage?> StatusAsync(string reference, CancellationToken cancellationToken)
+    {
+        var response = await ContainerdErrors.Call($"CRI image status {reference}", _images.ImageStatusAsync(new ImageStatusRequest { Image = new ImageSpec { Image = reference } }, cancellationToken: cancellationToken));
+        return response.Image is null ? null : ToCri(response.Image);
+    }
+
+    /// <summary>Pulls through CRI; returns the image ID (config digest).</summary>
+    public async Task<string> PullAsync(string reference, CancellationToken cancellationToken)
+    {
+        var response = await ContainerdErrors.Call($"CRI pull {reference}", _images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = reference } }, cancellationToken: cancellationToken));
+        return response.ImageRef;
+    }
+
+    private static CriImage ToCri(Image i) => new(i.Id, i.RepoTags.ToList(), i.RepoDigests.ToList(), i.Size, i.Pinned);
+}
