@@ -16,9 +16,9 @@ internal static class CriImagesCommand
             {
                 var images = await new CriImages(client).ListAsync(cancellationToken);
                 Console.WriteLine($"{"IMAGE",-60} {"ID",-20} {"PINNED",-6} SIZE");
-                foreach (var image in images.OrderBy(i => i.RepoTags.FirstOrDefault() ?? i.RepoDigests.FirstOrDefault(), StringComparer.Ordinal))
+                foreach (var image in images.OrderBy(Name, StringComparer.Ordinal))
                 {
-                    var name = image.RepoTags.FirstOrDefault() ?? image.RepoDigests.FirstOrDefault() ?? "<none>";
+                    var name = Name(image);
                     var id = image.Id.StartsWith("sha256:", StringComparison.Ordinal) ? image.Id[7..19] : image.Id;
                     Console.WriteLine($"{name,-60} {id,-20} {(image.Pinned ? "yes" : "no"),-6} {image.Size}");
                     foreach (var digest in image.RepoDigests)
@@ -37,4 +37,7 @@ internal static class CriImagesCommand
         });
         return command;
     }
+
+    private static string Name(CriImage image) =>
+        image.RepoTags.Count > 0 ? image.RepoTags[0] : image.RepoDigests.Count > 0 ? image.RepoDigests[0] : "<none>";
 }

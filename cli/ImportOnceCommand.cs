@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Imageimportd.Containerd;
 using Imageimportd.Import;
+using Imageimportd.Leases;
 using Imageimportd.Scan;
 using Serilog;
 
@@ -90,7 +91,13 @@ internal static class ImportOnceCommand
             return ExitCodes.SomeFailed;
         }
 
-        var importer = new FileImporter(new ContainerdBackend(client), options);
+        var backend = new ContainerdBackend(client);
+        foreach (var stale in await StaleLeases.RemoveAsync(backend.Leases, StaleLeases.IsImageimportdAlive, cancellationToken))
+        {
+            log.Information("removed lease {Lease:l} left by an interrupted import", stale);
+        }
+
+        var importer = new FileImporter(backend, options);
         var failed = 0;
         await Parallel.ForEachAsync(paths, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancellationToken }, async (path, ct) =>
         {

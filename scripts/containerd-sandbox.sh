@@ -57,7 +57,7 @@ render_config() {
 }
 
 cmd_start() {
-    local dir=$1 sock pid deadline
+    local dir=$1 sock pid deadline plugins
     command -v containerd >/dev/null || die "containerd not installed (run scripts/install-deps.sh)"
     command -v ctr >/dev/null || die "ctr not installed (run scripts/install-deps.sh)"
     [[ $EUID -eq 0 ]] || die "must run as root (overlayfs mounts)"
@@ -99,7 +99,9 @@ cmd_start() {
     done
 
     # required_plugins already makes containerd exit if CRI fails; this catches a template edit.
-    if ! timeout 5 ctr --address "$sock" plugins ls | grep -Eq 'io\.containerd\.grpc\.v1[[:space:]]+cri[[:space:]].*[[:space:]]ok[[:space:]]*$'; then
+    # Captured first: with pipefail, grep -q closing the pipe early could fail the check spuriously.
+    plugins=$(timeout 5 ctr --address "$sock" plugins ls 2>&1 || true)
+    if ! grep -Eq 'io\.containerd\.grpc\.v1[[:space:]]+cri[[:space:]].*[[:space:]]ok[[:space:]]*$' <<<"$plugins"; then
         log_tail "$dir"
         cmd_stop "$dir" >/dev/null || true
         die "CRI plugin (io.containerd.grpc.v1.cri) is not ok"
