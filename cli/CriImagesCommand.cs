@@ -15,12 +15,13 @@ internal static class CriImagesCommand
             try
             {
                 var images = await new CriImages(client).ListAsync(cancellationToken);
-                Console.WriteLine($"{"IMAGE",-60} {"ID",-20} {"PINNED",-6} SIZE");
+                // CRI reports pins from containerd 1.7 on; 1.6 always says no.
+                Console.WriteLine($"{"IMAGE",-60} {"ID",-14} {"PINNED",-6} SIZE");
                 foreach (var image in images.OrderBy(Name, StringComparer.Ordinal))
                 {
                     var name = Name(image);
                     var id = image.Id.StartsWith("sha256:", StringComparison.Ordinal) ? image.Id[7..19] : image.Id;
-                    Console.WriteLine($"{name,-60} {id,-20} {(image.Pinned ? "yes" : "no"),-6} {image.Size}");
+                    Console.WriteLine($"{name,-60} {id,-14} {(image.Pinned ? "yes" : "no"),-6} {image.Size}");
                     foreach (var digest in image.RepoDigests)
                     {
                         Console.WriteLine($"  {digest}");

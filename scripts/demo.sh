@@ -24,7 +24,8 @@ cp /etc/os-release "$work/src/files/"
 umoci insert --image "$work/src/layout:base" "$work/src/files" /etc/demo >/dev/null
 umoci config --image "$work/src/layout:base" --config.cmd /bin/sh --architecture amd64 --os linux >/dev/null
 skopeo copy -q "oci:$work/src/layout:base" "docker-archive:$work/images/00-demo.tar:docker.io/library/demo:1.0"
-skopeo copy -q "oci:$work/src/layout:base" "oci-archive:$work/images/10-app.tar:registry.local/team/app:2.0"
+umoci config --image "$work/src/layout:base" --tag app --config.cmd /bin/true >/dev/null
+skopeo copy -q "oci:$work/src/layout:app" "oci-archive:$work/images/10-app.tar:registry.local/team/app:2.0"
 gzip -k "$work/images/00-demo.tar" && mv "$work/images/00-demo.tar.gz" "$work/images/20-demo-copy.tar.gz"
 ls -l "$work/images"
 

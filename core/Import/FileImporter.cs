@@ -166,7 +166,12 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         }
 
         var sameTarget = existing.Target.Digest == target.Digest && existing.Target.MediaType == target.MediaType;
-        var missingLabels = labels.Where(l => !existing.Labels.TryGetValue(l.Key, out var v) || v != l.Value).Select(l => "labels." + l.Key).ToList();
+        // The source label is written with the target; when several files supply the same image, the first keeps it,
+        // so re-scanning them costs no writes. Only a missing pin is worth a write on its own.
+        var missingLabels = labels
+            .Where(l => (!sameTarget || l.Key != ImageLabels.Source || !existing.Labels.ContainsKey(ImageLabels.Source))
+                && (!existing.Labels.TryGetValue(l.Key, out var v) || v != l.Value))
+            .Select(l => "labels." + l.Key).ToList();
         if (sameTarget && missingLabels.Count == 0)
         {
             return new ImportedImage(name, target, ImageChange.Unchanged, null);

@@ -83,6 +83,24 @@ public sealed class ImportOnceTests
     }
 
     [Test]
+    public async Task ImportOnce_TwoFilesWithTheSameImage_SecondRunChangesNothing()
+    {
+        var containerd = await SharedContainerd.GetAsync().Bounded();
+        var ns = SharedContainerd.NewNamespace("twins");
+        var copy = _dir.Combine("twin-" + ns + ".tar");
+        File.Copy(_docker.Path, copy);
+
+        var first = await Imageimportd.RunAsync(containerd, ns, "import-once", "--parallel", "1", _docker.Path, copy).Bounded(200);
+        var second = await Imageimportd.RunAsync(containerd, ns, "import-once", "--parallel", "1", _docker.Path, copy).Bounded(200);
+
+        Assert.That(first.ExitCode, Is.EqualTo(0), first.Output);
+        Assert.That(second.ExitCode, Is.EqualTo(0), second.Output);
+        Assert.That(second.Stderr, Does.Contain("unchanged " + _docker.Path).And.Contain("unchanged " + copy));
+        var image = (await containerd.CtrFor(ns).ListImagesAsync().Bounded()).Single(i => i.Name == "docker.io/library/once:1.0");
+        Assert.That(image.Labels["io.imageimportd.source"], Is.EqualTo(_docker.Path), "the first file keeps the source label");
+    }
+
+    [Test]
     public async Task ImportOnce_NoUnpack_CreatesImageWithoutSnapshots()
     {
         var containerd = await SharedContainerd.GetAsync().Bounded();
