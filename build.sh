@@ -13,6 +13,7 @@ case "$(uname -m)" in
 esac
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-dotnet publish cli/Imageimportd.Cli.csproj -c Release -r "$rid" -o out -nologo -v:quiet -clp:ErrorsOnly
+# -v:quiet still shows warnings, so an AOT or trim warning is visible (and, as a warning, an error).
+dotnet publish cli/Imageimportd.Cli.csproj -c Release -r "$rid" -o out -nologo -v:quiet
 rm -f out/*.dbg out/*.pdb
 ls -l out/imageimportd
