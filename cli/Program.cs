@@ -4,6 +4,8 @@ using Imageimportd.Cli;
 var root = new RootCommand("imageimportd: imports container image archives into containerd and keeps them pinned.");
 var common = new CommonOptions(root);
 root.Subcommands.Add(ImportOnceCommand.Create(common));
+root.Subcommands.Add(WatchCommand.Create(common));
+root.Subcommands.Add(CacheCommand.Create());
 root.Subcommands.Add(CriImagesCommand.Create(common));
 
 var parse = root.Parse(args);
@@ -18,4 +20,5 @@ if (parse.Errors.Count > 0)
     return ExitCodes.Usage;
 }
 
-return await parse.InvokeAsync();
+// Verbs handle SIGTERM/SIGINT themselves (the daemon settles in-flight imports first), so no forced exit here.
+return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

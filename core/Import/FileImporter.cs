@@ -114,7 +114,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
             var name = ImageNaming.NameOf(entry.Target, options.BaseName, out var whyNot);
             if (name is null)
             {
-                warnings.Add($"{Path.GetFileName(path)}: {whyNot}");
+                warnings.Add(whyNot!);
                 continue;
             }
 
