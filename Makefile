@@ -18,7 +18,7 @@ test: build
 
 # Only the tests that need no containerd.
 unit:
-	bash scripts/test.sh --filter "FullyQualifiedName~.Unit.|FullyQualifiedName~.Compression."
+	bash scripts/test.sh --filter "FullyQualifiedName~.Unit.|FullyQualifiedName~.Compression.|FullyQualifiedName~.Daemon."
 
 lint:
 	dotnet format imageimportd.sln --verify-no-changes --verbosity quiet

@@ -53,7 +53,7 @@ internal static class ImportOnceCommand
                         return ExitCodes.SomeFailed;
                     }
 
-                    paths.AddRange(DirectoryScan.List(dir, ArchiveNames.IsArchive));
+                    paths.AddRange(DirectoryScan.List(dir, n => ArchiveNames.IsArchive(n) || ArchiveNames.IsPullList(n)));
                 }
 
                 paths.AddRange((parse.GetValue(files) ?? []).Select(Path.GetFullPath));
@@ -98,6 +98,7 @@ internal static class ImportOnceCommand
         }
 
         var importer = new FileImporter(backend, options);
+        var pulls = PullLists.Create(client, options, parallel, log);
         var failed = 0;
         await Parallel.ForEachAsync(paths, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancellationToken }, async (path, ct) =>
         {
@@ -107,6 +108,12 @@ internal static class ImportOnceCommand
                 if (!RegularFiles.IsRegular(path))
                 {
                     throw new IOException("not a regular file");
+                }
+
+                if (ArchiveNames.IsPullList(Path.GetFileName(path)))
+                {
+                    await pulls.HandleAsync(path, ct);
+                    return;
                 }
 
                 ImportLog.Success(log, await importer.ImportAsync(path, ct));

@@ -1,18 +1,19 @@
 using Imageimportd.Containerd;
 using Imageimportd.Daemon;
 using Imageimportd.Import;
+using Imageimportd.Pull;
 using Serilog;
 
 namespace Imageimportd.Cli;
 
-/// <summary>Wires the <c>.txt</c> pull-list handler, when this build has one.</summary>
+/// <summary>Wires the <c>.txt</c> pull-list handler: CRI pulls land in k8s.io, so pins are set there too.</summary>
 internal static class PullLists
 {
-    public static IPullListHandler? Create(ContainerdClient client, ImportOptions options, ILogger log)
+    public static IPullListHandler Create(ContainerdClient client, ImportOptions options, int parallel, ILogger log)
     {
-        _ = client;
-        _ = options;
-        _ = log;
-        return null;
+        var k8s = client.Options.Namespace == ContainerdOptions.DefaultNamespace
+            ? client
+            : new ContainerdClient(client.Options with { Namespace = ContainerdOptions.DefaultNamespace });
+        return new PullListHandler(new CriImagePuller(new CriImages(client)), k8s.ImageStore(), options.Pin, parallel, log);
     }
 }

@@ -58,7 +58,7 @@ internal static class WatchCommand
                     log.Information("removed lease {Lease:l} left by an interrupted import", stale);
                 }
 
-                using var daemon = new WatchDaemon(backend, common.Import(parse), options, PullLists.Create(client, common.Import(parse), log), notifier, log, TimeProvider.System);
+                using var daemon = new WatchDaemon(backend, common.Import(parse), options, PullLists.Create(client, common.Import(parse), options.Parallel, log), notifier, log, TimeProvider.System);
                 await daemon.RunAsync(stop.Token);
                 return ExitCodes.Ok;
             }

@@ -22,6 +22,8 @@ internal static class ContainerdErrors
             StatusCode.Aborted => ErrorKind.Unavailable,
             // containerd reports ENOSPC from its store as Unknown; it is a resource condition that passes.
             StatusCode.Unknown or StatusCode.Internal when ex.Status.Detail.Contains("no space left on device", StringComparison.Ordinal) => ErrorKind.ResourceExhausted,
+            // CRI reports a registry it cannot reach as Unknown; that passes like containerd being down does.
+            StatusCode.Unknown when IsUnreachable(ex.Status.Detail) => ErrorKind.Unavailable,
             // A connection refused or reset surfaces as Internal/Unavailable with an HttpRequestException inside.
             StatusCode.Internal when ex.InnerException is HttpRequestException or SocketException or IOException => ErrorKind.Unavailable,
             _ => ErrorKind.Unknown,
@@ -29,6 +31,15 @@ internal static class ContainerdErrors
         var detail = string.IsNullOrEmpty(ex.Status.Detail) ? ex.StatusCode.ToString() : ex.Status.Detail;
         return new ContainerdException(kind, $"{operation}: {detail}", ex);
     }
+
+    private static readonly string[] UnreachableMarkers =
+    [
+        "connection refused", "connection reset by peer", "i/o timeout", "TLS handshake timeout",
+        "503 Service Unavailable", "429 Too Many Requests", "no route to host", "network is unreachable",
+    ];
+
+    private static bool IsUnreachable(string detail) =>
+        UnreachableMarkers.Any(m => detail.Contains(m, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Runs a unary call and classifies its failure.</summary>
     public static async ValueTask<T> Call<T>(string operation, Func<ValueTask<T>> call)

@@ -1,0 +1,17 @@
+using Imageimportd.Containerd;
+
+namespace Imageimportd.Pull;
+
+/// <summary>
+/// <see cref="IImagePuller"/> over CRI's ImageService on containerd's socket: containerd's own registry
+/// configuration (certs.d mirrors, auth) applies, and pulled images land in k8s.io with the names CRI gives them
+/// (the reference, <c>repo@sha256:…</c> and the image ID).
+/// </summary>
+public sealed class CriImagePuller(CriImages images) : IImagePuller
+{
+    public async Task<string?> StatusAsync(string reference, CancellationToken cancellationToken) =>
+        (await images.StatusAsync(reference, cancellationToken))?.Id;
+
+    public Task<string> PullAsync(string reference, CancellationToken cancellationToken) =>
+        images.PullAsync(reference, cancellationToken);
+}

@@ -1,0 +1,56 @@
+using Imageimportd.Containerd;
+using Imageimportd.Daemon;
+using Imageimportd.Images;
+using Serilog;
+
+namespace Imageimportd.Pull;
+
+/// <summary>
+/// Runs one <c>.txt</c> pull list and logs its outcome once: invalid lines with file and line number, then one line
+/// per reference (Outcome pulled / unchanged / failed). A failure that can pass (registry or containerd unreachable)
+/// is rethrown as transient so the daemon retries the list with backoff.
+/// </summary>
+public sealed class PullListHandler(IImagePuller puller, IImageStore images, bool pin, int parallel, ILogger log) : IPullListHandler
+{
+    public async Task<IReadOnlyList<string>> HandleAsync(string path, CancellationToken cancellationToken)
+    {
+        var parse = await PullList.ReadAsync(path, cancellationToken);
+        foreach (var error in parse.Errors)
+        {
+            log.Warning("{File:l}:{Line}: {Reason:l}, skipped: {Text:l}", error.File, error.LineNumber, error.Reason, error.Line);
+        }
+
+        var result = await new PullListRunner(puller, images, new PullListOptions { Source = path, MaxParallelPulls = parallel, Pin = pin })
+            .RunAsync(parse.Entries, cancellationToken);
+        foreach (var entry in result.Entries)
+        {
+            var outcome = entry.Outcome switch
+            {
+                PullOutcome.Pulled => "pulled",
+                PullOutcome.AlreadyPresent => "unchanged",
+                _ => "failed",
+            };
+            var line = log.ForContext("Outcome", outcome).ForContext("File", path).ForContext("Duration", entry.Duration);
+            if (entry.Outcome == PullOutcome.Failed)
+            {
+                line.Error("failed to pull {Image:l} ({File:l}:{Line}): {Reason:l}", entry.Entry.Reference, path, entry.Entry.LineNumber, entry.FailureReason);
+            }
+            else
+            {
+                line.Information("{Outcome:l} {Image:l} from {File:l}", outcome, entry.Entry.Reference, path);
+            }
+        }
+
+        if (result.AnyTransientFailure)
+        {
+            throw new ContainerdException(ErrorKind.Unavailable, $"{result.Failed} of {result.Entries.Count} pulls failed and may succeed later");
+        }
+
+        if (result.Failed > 0)
+        {
+            throw new InvalidDataException($"{result.Failed} of {result.Entries.Count} references could not be pulled");
+        }
+
+        return result.Entries.SelectMany(e => e.LabeledNames).Distinct(StringComparer.Ordinal).ToList();
+    }
+}

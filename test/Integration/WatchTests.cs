@@ -1,0 +1,229 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using Imageimportd.Tests.Harness;
+using NUnit.Framework;
+
+namespace Imageimportd.Tests.Integration;
+
+/// <summary>The watch daemon end to end: the real binary, a real containerd, real files, real signals.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class WatchTests
+{
+    private TempDirectory _dir = null!;
+    private ToolArchive _archive = null!;
+
+    [OneTimeSetUp]
+    public async Task SetUp()
+    {
+        _dir = new TempDirectory("watch-");
+        _archive = await ToolArchives.DockerArchiveAsync(_dir.Combine("src"), ["docker.io/library/watched:1.0"], CancellationToken.None).Bounded();
+    }
+
+    [OneTimeTearDown]
+    public void TearDown() => _dir.Dispose();
+
+    [Test]
+    public async Task Watch_SlowCopy_ImportedOnceAndWhole()
+    {
+        var (containerd, ns, images) = await PrepareAsync("slow");
+        await using var daemon = Start(containerd, ns, images, "--settle", "2");
+        await daemon.WaitForAsync("initial import done");
+
+        var bytes = await File.ReadAllBytesAsync(_archive.Path);
+        var target = Path.Combine(images, "slow.tar");
+        await using (var stream = new FileStream(target, FileMode.Create))
+        {
+            for (var part = 0; part < 4; part++)
+            {
+                var size = bytes.Length / 4 + (part == 3 ? bytes.Length % 4 : 0);
+                await stream.WriteAsync(bytes.AsMemory(part * (bytes.Length / 4), size));
+                await stream.FlushAsync();
+                await Task.Delay(700);
+            }
+        }
+
+        await daemon.WaitForAsync("imported .*slow.tar", seconds: 60);
+        await Task.Delay(3000);
+        Assert.That(daemon.Count("imported .*slow.tar"), Is.EqualTo(1), daemon.Log);
+        Assert.That(daemon.Count("failed"), Is.Zero, daemon.Log);
+        Assert.That((await containerd.CtrFor(ns).ListImagesAsync().Bounded()).Select(i => i.Name), Does.Contain("docker.io/library/watched:1.0"));
+    }
+
+    [Test]
+    public async Task Watch_RenameIntoSubdirectory_Imported()
+    {
+        var (containerd, ns, images) = await PrepareAsync("rename");
+        await using var daemon = Start(containerd, ns, images);
+        await daemon.WaitForAsync("initial import done");
+
+        var sub = Directory.CreateDirectory(Path.Combine(images, "nested", "deeper")).FullName;
+        var temp = Path.Combine(sub, ".incoming");
+        File.Copy(_archive.Path, temp);
+        File.Move(temp, Path.Combine(sub, "app.tar"));
+
+        await daemon.WaitForAsync("imported .*nested/deeper/app.tar");
+        Assert.That(daemon.Count("incoming"), Is.Zero, "a dot file must never be imported");
+    }
+
+    [Test]
+    public async Task Watch_FileDeleted_ImagesUnpinnedNotDeleted()
+    {
+        var (containerd, ns, images) = await PrepareAsync("unpin");
+        var file = Path.Combine(images, "gone.tar");
+        File.Copy(_archive.Path, file);
+        await using var daemon = Start(containerd, ns, images);
+        await daemon.WaitForAsync("imported .*gone.tar");
+
+        File.Delete(file);
+
+        await daemon.WaitForAsync("unpinned .*gone.tar");
+        var image = (await containerd.CtrFor(ns).ListImagesAsync().Bounded()).Single(i => i.Name == "docker.io/library/watched:1.0");
+        Assert.That(image.Labels, Does.Not.ContainKey("io.cri-containerd.pinned"));
+    }
+
+    [Test]
+    public async Task Watch_DeletedFileWhoseImageAnotherFileSupplies_StaysPinned()
+    {
+        var (containerd, ns, images) = await PrepareAsync("shared");
+        File.Copy(_archive.Path, Path.Combine(images, "one.tar"));
+        File.Copy(_archive.Path, Path.Combine(images, "two.tar"));
+        await using var daemon = Start(containerd, ns, images);
+        await daemon.WaitForAsync("initial import done");
+
+        File.Delete(Path.Combine(images, "one.tar"));
+
+        await daemon.WaitForAsync("unpinned .*one.tar");
+        var image = (await containerd.CtrFor(ns).ListImagesAsync().Bounded()).Single(i => i.Name == "docker.io/library/watched:1.0");
+        Assert.That(image.Labels, Does.ContainKey("io.cri-containerd.pinned"), "two.tar still supplies it");
+    }
+
+    [Test]
+    public async Task Watch_Restart_UnchangedFilesCauseNoImageEvents()
+    {
+        var (containerd, ns, images) = await PrepareAsync("restart");
+        File.Copy(_archive.Path, Path.Combine(images, "00-a.tar"));
+        await using (var first = Start(containerd, ns, images))
+        {
+            await first.WaitForAsync("initial import done");
+            var (code, _) = await first.TerminateAsync();
+            Assert.That(code, Is.Zero, first.Log);
+        }
+
+        using var events = Process.Start(new ProcessStartInfo("ctr", ["--address", containerd.Address, "events"]) { RedirectStandardOutput = true, UseShellExecute = false })!;
+        var eventLines = new StringBuilder();
+        events.OutputDataReceived += (_, e) =>
+        {
+            lock (eventLines)
+            {
+                eventLines.AppendLine(e.Data);
+            }
+        };
+        events.BeginOutputReadLine();
+        await Task.Delay(500);
+        try
+        {
+            await using var second = Start(containerd, ns, images);
+            await second.WaitForAsync(@"initial import done \(0 files imported\)");
+            await Task.Delay(1000);
+            Assert.That(second.Count("imported|re-pinned"), Is.Zero, second.Log);
+        }
+        finally
+        {
+            events.Kill();
+        }
+
+        lock (eventLines)
+        {
+            Assert.That(eventLines.ToString(), Does.Not.Contain(ns).Or.Not.Contain("/images/"), eventLines.ToString());
+        }
+    }
+
+    [Test]
+    public async Task Watch_Sigterm_ExitsZeroWithinBound()
+    {
+        var (containerd, ns, images) = await PrepareAsync("sigterm");
+        File.Copy(_archive.Path, Path.Combine(images, "a.tar"));
+        await using var daemon = Start(containerd, ns, images, "--shutdown-timeout", "5");
+        await daemon.WaitForAsync("initial import done");
+
+        var (code, took) = await daemon.TerminateAsync();
+
+        Assert.That(code, Is.Zero, daemon.Log);
+        Assert.That(took, Is.LessThan(TimeSpan.FromSeconds(10)));
+        Assert.That(await containerd.CtrFor(ns).LeasesAsync().Bounded(), Is.Empty);
+        Assert.That(File.Exists(Path.Combine(images, ".cache.json")), Is.True);
+    }
+
+    [Test]
+    public async Task Watch_NotifySocket_ReadyOnlyAfterInitialImports()
+    {
+        var (containerd, ns, images) = await PrepareAsync("ready");
+        File.Copy(_archive.Path, Path.Combine(images, "boot.tar"));
+        var socketPath = _dir.Combine($"notify-{ns}.sock");
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        socket.Bind(new UnixDomainSocketEndPoint(socketPath));
+
+        await using var daemon = Start(containerd, ns, images, env: new Dictionary<string, string> { ["NOTIFY_SOCKET"] = socketPath });
+        var buffer = new byte[4096];
+        var messages = new List<string>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (!messages.Any(m => m.Contains("READY=1", StringComparison.Ordinal)))
+        {
+            var n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+            messages.Add(Encoding.UTF8.GetString(buffer, 0, n));
+        }
+
+        Assert.That(daemon.Log, Does.Contain("imported " + Path.Combine(images, "boot.tar")), "READY=1 came before the initial import finished");
+        Assert.That(messages, Has.Some.StartsWith("STATUS="));
+        var (code, _) = await daemon.TerminateAsync();
+        Assert.That(code, Is.Zero);
+    }
+
+    [Test]
+    public async Task Watch_DirectoryCreatedLater_Imports()
+    {
+        var (containerd, ns, images) = await PrepareAsync("later");
+        Directory.Delete(images);
+        await using var daemon = Start(containerd, ns, images);
+        await daemon.WaitForAsync("does not exist yet");
+
+        Directory.CreateDirectory(images);
+        File.Copy(_archive.Path, Path.Combine(images, "late.tar"));
+
+        await daemon.WaitForAsync("imported .*late.tar", seconds: 60);
+    }
+
+    [Test]
+    public async Task Watch_BadFile_FailsOnceThenImportsWhenReplaced()
+    {
+        var (containerd, ns, images) = await PrepareAsync("bad");
+        var file = Path.Combine(images, "bad.tar");
+        await File.WriteAllTextAsync(file, "this is not an archive");
+        await using var daemon = Start(containerd, ns, images);
+        await daemon.WaitForAsync("failed .*bad.tar");
+        await Task.Delay(4000);
+        Assert.That(daemon.Count("failed .*bad.tar"), Is.EqualTo(1), "a bad file must wait until it changes");
+
+        var temp = Path.Combine(images, ".bad.tmp");
+        File.Copy(_archive.Path, temp);
+        File.Move(temp, file, overwrite: true);
+
+        await daemon.WaitForAsync("imported .*bad.tar");
+    }
+
+    private async Task<(ContainerdInstance Containerd, string Ns, string Images)> PrepareAsync(string name)
+    {
+        var containerd = await SharedContainerd.GetAsync().Bounded();
+        var ns = SharedContainerd.NewNamespace("watch-" + name);
+        var images = Directory.CreateDirectory(_dir.Combine("images-" + ns)).FullName;
+        return (containerd, ns, images);
+    }
+
+    private static DaemonProcess Start(ContainerdInstance containerd, string ns, string images, params string[] extra) =>
+        Start(containerd, ns, images, null, extra);
+
+    private static DaemonProcess Start(ContainerdInstance containerd, string ns, string images, IReadOnlyDictionary<string, string>? env, params string[] extra) =>
+        DaemonProcess.Start(["watch", "--images", images, "--address", containerd.Address, "--namespace", ns, "--settle", "1", "--scan-interval", "2", .. extra], env);
+}
