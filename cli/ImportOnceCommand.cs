@@ -11,6 +11,8 @@ namespace Imageimportd.Cli;
 /// <summary><c>import-once [--images DIR] [FILE...]</c>: one pass, then exit 0 (all good) or 1 (some file failed).</summary>
 internal static class ImportOnceCommand
 {
+    private const int MaxAttempts = 3;
+
     public static Command Create(CommonOptions common)
     {
         var images = new Option<string?>("--images") { Description = "directory of archives to import (recursive, lexical order)", HelpName = "DIR" };
@@ -110,13 +112,28 @@ internal static class ImportOnceCommand
                     throw new IOException("not a regular file");
                 }
 
-                if (ArchiveNames.IsPullList(Path.GetFileName(path)))
+                // containerd restarting mid-import is a pause, not a failure: wait for it and import again.
+                for (var attempt = 1; ; attempt++)
                 {
-                    await pulls.HandleAsync(path, ct);
-                    return;
-                }
+                    try
+                    {
+                        if (ArchiveNames.IsPullList(Path.GetFileName(path)))
+                        {
+                            await pulls.HandleAsync(path, ct);
+                        }
+                        else
+                        {
+                            ImportLog.Success(log, await importer.ImportAsync(path, ct));
+                        }
 
-                ImportLog.Success(log, await importer.ImportAsync(path, ct));
+                        break;
+                    }
+                    catch (ContainerdException ex) when (ex.IsTransient && attempt < MaxAttempts && !ct.IsCancellationRequested)
+                    {
+                        log.Warning("{File:l}: {Reason:l}; retrying when containerd answers (attempt {Attempt} of {Max})", path, ex.Message, attempt + 1, MaxAttempts);
+                        await ContainerdWaiter.WaitAsync(client, wait, log, TimeProvider.System, ct);
+                    }
+                }
             }
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {

@@ -15,5 +15,10 @@ public sealed record ArchiveLimits
     /// <summary>Entries (of any type) an archive may hold.</summary>
     public int MaxEntries { get; init; } = 1_000_000;
 
+    /// <summary>A compressed archive may expand at most this many times (checked once past <see cref="ExpansionCheckAfterBytes"/>).</summary>
+    public long MaxExpansionRatio { get; init; } = 200;
+
+    public long ExpansionCheckAfterBytes { get; init; } = 256L << 20;
+
     public static ArchiveLimits Default { get; } = new();
 }

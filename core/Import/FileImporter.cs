@@ -20,9 +20,12 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
     public const string LeaseLabel = "io.imageimportd.lease";
     public const string LeasePidLabel = "io.imageimportd.pid";
 
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _orphanLeases = new();
+
     public async Task<ImportResult> ImportAsync(string path, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
+        await DeleteOrphanLeasesAsync();
         var lease = $"imageimportd-{Environment.ProcessId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}";
         await backend.Leases.CreateAsync(lease, new Dictionary<string, string>
         {
@@ -36,15 +39,33 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         }
         finally
         {
-            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            try
-            {
-                await backend.Leases.DeleteAsync(lease, cleanup.Token);
-            }
-            catch (Exception) when (cancellationToken.IsCancellationRequested)
-            {
-                // Shutting down with containerd gone: the lease's expiry label collects it later.
-            }
+            await DeleteLeaseAsync(lease);
+        }
+    }
+
+    /// <summary>
+    /// Deletes an import's lease. When containerd is down at that moment the lease is remembered and deleted before
+    /// the next import (its expiry label is the backstop if there is none), and the import's own error stands.
+    /// </summary>
+    private async Task DeleteLeaseAsync(string lease)
+    {
+        using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await backend.Leases.DeleteAsync(lease, cleanup.Token);
+        }
+        catch (Exception ex) when (ex is Containerd.ContainerdException or OperationCanceledException)
+        {
+            _orphanLeases.Enqueue(lease);
+        }
+    }
+
+    private async Task DeleteOrphanLeasesAsync()
+    {
+        var count = _orphanLeases.Count;
+        for (var i = 0; i < count && _orphanLeases.TryDequeue(out var lease); i++)
+        {
+            await DeleteLeaseAsync(lease);
         }
     }
 
@@ -56,7 +77,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
 
         ArchiveContents archive;
         await using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan))
-        await using (var tar = await Decompressor.OpenAsync(file, options.Decompression, cancellationToken))
+        await using (var tar = new ExpansionGuardStream(await Decompressor.OpenAsync(file, options.Decompression, cancellationToken), options.Limits))
         {
             archive = await new ArchiveReader(options.Limits).ReadAsync(tar, ingest, cancellationToken);
         }
