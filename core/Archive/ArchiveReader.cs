@@ -57,7 +57,10 @@ public sealed class ArchiveReader(ArchiveLimits limits)
 
             if (entry.EntryType == TarEntryType.SymbolicLink)
             {
-                symlinks[entry.Name] = GoPath.Join(GoPath.Dir(entry.Name), entry.LinkName);
+                // containerd keys links by the raw name; the cleaned name also resolves re-tarred ./ archives.
+                var target = GoPath.Join(GoPath.Dir(entry.Name), entry.LinkName);
+                symlinks[entry.Name] = target;
+                symlinks[GoPath.Clean(entry.Name)] = target;
                 continue;
             }
 

@@ -55,5 +55,5 @@ internal static class GoPath
     }
 
     public static string Join(string a, string b) =>
-        a.Length == 0 ? Clean(b) : b.Length == 0 ? Clean(a) : Clean(a + "/" + b);
+        a.Length == 0 && b.Length == 0 ? "" : a.Length == 0 ? Clean(b) : b.Length == 0 ? Clean(a) : Clean(a + "/" + b);
 }

@@ -117,19 +117,38 @@ public sealed class ImportWalk(IContentInfoStore info, BlobJsonSource json, Plat
 
         var complete = false;
         ResolvedManifest? hostManifest = null;
+        var best = -1;
         var missing = new List<Digest>();
         foreach (var child in index.Manifests)
         {
             var visit = await VisitAsync(child, cancellationToken);
             complete |= visit.Complete;
             missing.AddRange(visit.Missing);
-            if (hostManifest is null && visit.Host is not null && (child.Platform is null || host.Runs(child.Platform)))
+            if (visit.Host is not null && (child.Platform is null || host.Runs(child.Platform)) && Preference(child.Platform) > best)
             {
+                // As containerd's matcher orders them: the exact variant first, then the closest older one.
                 hostManifest = visit.Host;
+                best = Preference(child.Platform);
             }
         }
 
         return new Visit(complete, hostManifest, missing);
+    }
+
+    private int Preference(Platform? candidate)
+    {
+        if (candidate is null)
+        {
+            return 0;
+        }
+
+        var variant = Platform.Normalize(candidate).Variant;
+        if (variant == Platform.Normalize(host).Variant)
+        {
+            return 100;
+        }
+
+        return variant is { Length: 2 } v && v[0] == 'v' && char.IsAsciiDigit(v[1]) ? 10 + (v[1] - '0') : 1;
     }
 
     /// <summary>containerd's validateMediaType: a manifest must not be an index document, nor the reverse.</summary>

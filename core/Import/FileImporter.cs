@@ -141,7 +141,9 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
 
             if (!entry.Complete)
             {
-                warnings.Add($"{name}: skipped, the archive lacks {entry.Missing.Count} blob(s), e.g. {entry.Missing[0]}");
+                warnings.Add(entry.Missing.Count == 0
+                    ? $"{name}: skipped, it has no manifest for any platform"
+                    : $"{name}: skipped, the archive lacks {entry.Missing.Count} blob(s), e.g. {entry.Missing[0]}");
                 continue;
             }
 

@@ -121,10 +121,13 @@ public static class ImageJson
                 }
                 else if (string.Equals(prop.Name, "RepoTags", StringComparison.OrdinalIgnoreCase))
                 {
+                    // Go decodes a repeated key over the earlier value: the last one wins.
+                    tags.Clear();
                     ReadStrings(prop.Value, tags, what + " RepoTags");
                 }
                 else if (string.Equals(prop.Name, "Layers", StringComparison.OrdinalIgnoreCase))
                 {
+                    layers.Clear();
                     ReadStrings(prop.Value, layers, what + " Layers");
                 }
             }
