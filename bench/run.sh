@@ -244,7 +244,8 @@ EOF
 # ---- runs -----------------------------------------------------------------------------------------
 PREV_GEN_S=0 PREV_RUNS_S=0 PREV_TOTAL_S=0
 if [[ "${BENCH_APPEND:-0}" == 1 && -f "$RAW" && -f "$META" ]]; then
-    PREV_GEN_S=$(. "$META" && echo "$GEN_S") PREV_RUNS_S=$(. "$META" && echo "$RUNS_S") PREV_TOTAL_S=$(. "$META" && echo "$TOTAL_S")
+    meta_val() { sed -n "s/^$1=//p" "$META"; }
+    PREV_GEN_S=$(meta_val GEN_S) PREV_RUNS_S=$(meta_val RUNS_S) PREV_TOTAL_S=$(meta_val TOTAL_S)
 else
 printf 'size_mib\tcomp\tmode\tcontender\top\trun\twall_s\trss_kib\tcpu_s\tcontainerd_cpu_s\tcontainerd_hwm_kib\tstatus\tfile_bytes\thost_busy_cpu_s\n' >"$RAW"
 rm -f "$LOGS"/*.log
