@@ -131,6 +131,8 @@ internal static class ImportOnceCommand
                     catch (ContainerdException ex) when (ex.IsTransient && attempt < MaxAttempts && !ct.IsCancellationRequested)
                     {
                         log.Warning("{File:l}: {Reason:l}; retrying when containerd answers (attempt {Attempt} of {Max})", path, ex.Message, attempt + 1, MaxAttempts);
+                        // Give containerd's GC, which may have raced us, time to finish before writing again.
+                        await Task.Delay(TimeSpan.FromSeconds(attempt), ct);
                         await ContainerdWaiter.WaitAsync(client, wait, log, TimeProvider.System, ct);
                     }
                 }

@@ -19,6 +19,7 @@ readonly REQUIREMENTS=(
     "lz4 lz4"
     "xz xz-utils"
     "bzip2 bzip2"
+    "/usr/bin/time time"
     "ip iproute2"
     "ps procps"
     "kill procps"

@@ -87,7 +87,7 @@ public sealed class ArchiveReader(ArchiveLimits limits)
                     Add(await ingest.IngestAsync(name, indexBytes, cancellationToken));
                     break;
                 default:
-                    Add(await ingest.IngestAsync(name, size, ClaimedDigest(name), data, cancellationToken));
+                    Add(await ingest.IngestAsync(name, size, ClaimedDigest(name), HintedDigest(name), data, cancellationToken));
                     break;
             }
 
@@ -161,6 +161,21 @@ public sealed class ArchiveReader(ArchiveLimits limits)
         }
 
         return Digest.TryParse(string.Concat(rest[..slash], ":", rest[(slash + 1)..]), out var digest) ? digest : null;
+    }
+
+    /// <summary>
+    /// docker and skopeo name top-level layers and configs by their digest (<c>&lt;hex&gt;.tar</c>, <c>&lt;hex&gt;.json</c>).
+    /// Nothing promises it, so it is only a hint: it spares re-sending content the store already has.
+    /// </summary>
+    internal static Digest? HintedDigest(string cleanName)
+    {
+        var dot = cleanName.IndexOf('.', StringComparison.Ordinal);
+        if (dot != 64 || cleanName.Contains('/', StringComparison.Ordinal) || cleanName[(dot + 1)..] is not ("tar" or "json"))
+        {
+            return null;
+        }
+
+        return Digest.TryParse("sha256:" + cleanName[..64], out var digest) ? digest : null;
     }
 
     private async Task<byte[]> ReadMetadataAsync(string name, long size, Stream data, CancellationToken cancellationToken)

@@ -6,12 +6,13 @@ namespace Imageimportd.Archive;
 /// Where the archive reader puts entry bytes (the write-content stage behind it).
 /// Contract: <see cref="IngestAsync"/> consumes exactly <c>size</c> bytes of <c>data</c> (fewer is a truncated archive,
 /// an <see cref="InvalidDataException"/>); a <c>claimed</c> digest (from an OCI blob path) is trusted only once the bytes
-/// match it; the blob may still be committing when the call returns, and <see cref="CompleteAsync"/> waits for all of them
-/// and surfaces the first failure.
+/// match it; a <c>hint</c> (a docker-archive name such as <c>&lt;sha256&gt;.tar</c>) only lets a blob the store already has
+/// go unsent, and bytes that differ from it are stored under their own digest; the blob may still be committing when the
+/// call returns, and <see cref="CompleteAsync"/> waits for all of them and surfaces the first failure.
 /// </summary>
 public interface IBlobIngest
 {
-    ValueTask<StoredBlob> IngestAsync(string path, long size, Digest? claimed, Stream data, CancellationToken cancellationToken);
+    ValueTask<StoredBlob> IngestAsync(string path, long size, Digest? claimed, Digest? hint, Stream data, CancellationToken cancellationToken);
 
     ValueTask<StoredBlob> IngestAsync(string path, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken);
 

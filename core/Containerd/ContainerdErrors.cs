@@ -19,7 +19,7 @@ internal static class ContainerdErrors
             StatusCode.DeadlineExceeded => ErrorKind.DeadlineExceeded,
             StatusCode.ResourceExhausted => ErrorKind.ResourceExhausted,
             StatusCode.Cancelled => ErrorKind.Canceled,
-            StatusCode.Aborted => ErrorKind.Unavailable,
+            StatusCode.Aborted => ErrorKind.Aborted,
             // containerd reports ENOSPC from its store as Unknown; it is a resource condition that passes.
             StatusCode.Unknown or StatusCode.Internal when ex.Status.Detail.Contains("no space left on device", StringComparison.Ordinal) => ErrorKind.ResourceExhausted,
             // CRI reports a registry it cannot reach as Unknown; that passes like containerd being down does.

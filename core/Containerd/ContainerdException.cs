@@ -12,5 +12,5 @@ public sealed class ContainerdException : Exception
     public ErrorKind Kind { get; }
 
     /// <summary>Failures that can pass on their own: the same call may succeed later.</summary>
-    public bool IsTransient => Kind is ErrorKind.Unavailable or ErrorKind.DeadlineExceeded or ErrorKind.ResourceExhausted;
+    public bool IsTransient => Kind is ErrorKind.Unavailable or ErrorKind.DeadlineExceeded or ErrorKind.ResourceExhausted or ErrorKind.Aborted;
 }

@@ -18,4 +18,10 @@ public enum ErrorKind
     /// <summary>containerd ran out of space or another resource: worth retrying later.</summary>
     ResourceExhausted,
     Canceled,
+
+    /// <summary>
+    /// The operation lost a race worth retrying: e.g. content collected by containerd's GC while this import was
+    /// writing it (another import's lease ended at that moment).
+    /// </summary>
+    Aborted,
 }

@@ -108,6 +108,10 @@ internal sealed class GrpcContentWriter : IContentWriter
         {
             _done = true;
         }
+        catch (ContainerdException ex) when (ex.Kind == ErrorKind.AlreadyExists)
+        {
+            _done = true;
+        }
         catch (RpcException ex)
         {
             throw ContainerdErrors.Classify(ex, $"commit {digest}");
@@ -168,8 +172,15 @@ internal sealed class GrpcContentWriter : IContentWriter
     /// <summary>containerd answers every request; unread replies would stall the stream once its window fills.</summary>
     private async Task DrainRepliesAsync()
     {
-        while (await _call.ResponseStream.MoveNext(CancellationToken.None))
+        try
         {
+            while (await _call.ResponseStream.MoveNext(CancellationToken.None))
+            {
+            }
+        }
+        catch (RpcException ex)
+        {
+            throw ContainerdErrors.Classify(ex, $"write {_ref}");
         }
     }
 
@@ -177,8 +188,7 @@ internal sealed class GrpcContentWriter : IContentWriter
     {
         if (_replies is { IsFaulted: true } replies)
         {
-            var ex = replies.Exception!.InnerException!;
-            throw ex is RpcException rpc ? ContainerdErrors.Classify(rpc, $"write {_ref}") : ex;
+            replies.GetAwaiter().GetResult();
         }
     }
 }

@@ -39,27 +39,40 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
     /// <summary>Blobs the store already had, so nothing was sent for them.</summary>
     public int BlobsSkipped { get; private set; }
 
-    public async ValueTask<StoredBlob> IngestAsync(string path, long size, Digest? claimed, Stream data, CancellationToken cancellationToken)
+    /// <summary>Stores an entry whose name claims no digest, or claims one the bytes must match.</summary>
+    public ValueTask<StoredBlob> IngestAsync(string path, long size, Digest? claimed, Stream data, CancellationToken cancellationToken) =>
+        IngestAsync(path, size, claimed, null, data, cancellationToken);
+
+    public async ValueTask<StoredBlob> IngestAsync(string path, long size, Digest? claimed, Digest? hint, Stream data, CancellationToken cancellationToken)
     {
         ThrowIfCommitFailed();
+        var expected = claimed ?? hint;
         await _slots.WaitAsync(cancellationToken);
         var released = false;
         IContentWriter? writer = null;
         try
         {
-            writer = await _store.OpenWriterAsync(NextRef(), size, claimed, cancellationToken);
+            writer = await _store.OpenWriterAsync(NextRef(), size, expected, cancellationToken);
             if (writer is null)
             {
                 BlobsSkipped++;
                 _slots.Release();
                 released = true;
-                return await ReadExistingAsync(path, size, claimed!.Value, data, cancellationToken);
+                var existing = await ReadExistingAsync(path, size, expected!.Value, verify: claimed is not null, data, cancellationToken);
+                if (claimed is null && existing.Digest != expected && existing.Json is { } bytes)
+                {
+                    // The name was only a hint and the bytes are something else: store them as what they are.
+                    BlobsSkipped--;
+                    return await IngestAsync(path, bytes, cancellationToken);
+                }
+
+                return existing;
             }
 
             var (digest, header, json) = await StreamAsync(path, size, data, writer, cancellationToken);
-            if (claimed is { } expected && expected != digest)
+            if (claimed is { } wanted && wanted != digest)
             {
-                throw new InvalidDataException($"blob {path}: content digest {digest} does not match its name {expected}");
+                throw new InvalidDataException($"blob {path}: content digest {digest} does not match its name {wanted}");
             }
 
             var committing = writer;
@@ -219,9 +232,9 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
         }
     }
 
-    private async ValueTask<StoredBlob> ReadExistingAsync(string path, long size, Digest claimed, Stream data, CancellationToken cancellationToken)
+    private async ValueTask<StoredBlob> ReadExistingAsync(string path, long size, Digest claimed, bool verify, Stream data, CancellationToken cancellationToken)
     {
-        // The store has it; the tar reader skips the bytes. Small JSON is still read (and checked) for the walk.
+        // The store has it; the tar reader skips the bytes. Small blobs are still read (and checked) for the walk.
         if (size > _limits.MaxCapturedJsonBytes || _capturedJson + size > _limits.MaxCapturedJsonTotal)
         {
             return new StoredBlob(claimed, size, ReadOnlyMemory<byte>.Empty, null);
@@ -234,9 +247,16 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
             throw new InvalidDataException($"truncated archive: {path} ends after {n} of {size} bytes");
         }
 
-        if (Digest.FromBytes(bytes) != claimed)
+        var actual = Digest.FromBytes(bytes);
+        if (actual != claimed)
         {
-            throw new InvalidDataException($"blob {path}: content digest {Digest.FromBytes(bytes)} does not match its name {claimed}");
+            if (verify)
+            {
+                throw new InvalidDataException($"blob {path}: content digest {actual} does not match its name {claimed}");
+            }
+
+            // A wrong hint: hand the bytes back so the caller stores them under their own digest.
+            return new StoredBlob(actual, size, bytes.AsMemory(0, Math.Min(HeaderBytes, bytes.Length)), bytes);
         }
 
         var header = bytes.AsMemory(0, Math.Min(HeaderBytes, bytes.Length));

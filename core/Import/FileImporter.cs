@@ -112,10 +112,18 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
                     continue;
                 }
 
-                unpacked += await unpacker.UnpackAsync(entry.HostManifest, cancellationToken);
+                try
+                {
+                    unpacked += await unpacker.UnpackAsync(entry.HostManifest, cancellationToken);
+                }
+                catch (Containerd.ContainerdException ex) when (ex.Kind == Containerd.ErrorKind.NotFound)
+                {
+                    throw Collected(ex);
+                }
             }
         }
 
+        await VerifyContentAsync(content, records.Select(r => r.Entry), cancellationToken);
         var images = new List<ImportedImage>();
         foreach (var (name, entry) in records)
         {
@@ -124,6 +132,41 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
 
         return new ImportResult(path, images, warnings, archive.BytesRead, ingest.BytesSent, unpacked, clock.Elapsed);
     }
+
+    /// <summary>
+    /// Before any image record exists, checks that the blobs it needs can still be read. containerd's GC can remove a
+    /// blob's file just after this import committed it, when another import's lease ended at that moment (its
+    /// metadata sweep and file cleanup straddle our commit); that is a race to retry, never a half image to keep.
+    /// </summary>
+    private static async Task VerifyContentAsync(IContentStore content, IEnumerable<WalkedImage> entries, CancellationToken cancellationToken)
+    {
+        var digests = new HashSet<Digest>();
+        foreach (var entry in entries)
+        {
+            digests.Add(entry.Target.Digest);
+            if (entry.HostManifest is { } m)
+            {
+                digests.Add(m.Descriptor.Digest);
+                digests.Add(m.Manifest.Config.Digest);
+                digests.UnionWith(m.Manifest.Layers.Select(l => l.Digest));
+            }
+        }
+
+        foreach (var digest in digests)
+        {
+            try
+            {
+                await content.ReadAsync(digest, 0, 1, cancellationToken);
+            }
+            catch (Containerd.ContainerdException ex) when (ex.Kind == Containerd.ErrorKind.NotFound)
+            {
+                throw Collected(ex);
+            }
+        }
+    }
+
+    private static Containerd.ContainerdException Collected(Containerd.ContainerdException ex) =>
+        new(Containerd.ErrorKind.Aborted, $"content was collected by containerd's GC during the import ({ex.Message}); it will be imported again", ex);
 
     /// <summary>Names every complete root entry (plus its <c>repo@digest</c> twin); the rest become warnings.</summary>
     private List<(string Name, WalkedImage Entry)> Name(string path, WalkResult walk, List<string> warnings)
@@ -215,8 +258,8 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
     /// <summary>Notes the digests of blobs the importer generates, so the walk counts them as present.</summary>
     private sealed class PresenceRecorder(IBlobIngest inner, HashSet<Digest> present) : IBlobIngest
     {
-        public async ValueTask<StoredBlob> IngestAsync(string path, long size, Digest? claimed, Stream data, CancellationToken cancellationToken) =>
-            Note(await inner.IngestAsync(path, size, claimed, data, cancellationToken));
+        public async ValueTask<StoredBlob> IngestAsync(string path, long size, Digest? claimed, Digest? hint, Stream data, CancellationToken cancellationToken) =>
+            Note(await inner.IngestAsync(path, size, claimed, hint, data, cancellationToken));
 
         public async ValueTask<StoredBlob> IngestAsync(string path, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
             Note(await inner.IngestAsync(path, bytes, cancellationToken));

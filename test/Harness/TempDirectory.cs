@@ -12,6 +12,15 @@ public sealed class TempDirectory : IDisposable
 
     public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
 
+    /// <summary>Writes a file at a relative path (creating parent directories) and returns its absolute path.</summary>
+    public string Write(string relative, byte[] data)
+    {
+        var full = System.IO.Path.Combine(Path, relative);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
+        File.WriteAllBytes(full, data);
+        return full;
+    }
+
     public void Dispose()
     {
         try

@@ -16,7 +16,7 @@ public sealed class CriVisibilityTests
         var archive = await ToolArchives.DockerArchiveAsync(dir.Combine("src"), ["docker.io/library/crivis:3.1"], CancellationToken.None).Bounded();
         var containerd = await SharedContainerd.GetAsync().Bounded();
 
-        var result = await Imageimportd.RunAsync(containerd, "k8s.io", "import-once", archive.Path).Bounded(200);
+        var result = await ImageimportdCli.RunAsync(containerd, "k8s.io", "import-once", archive.Path).Bounded(200);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
         using var client = new ContainerdClient(new ContainerdOptions { Address = containerd.Address });

@@ -63,7 +63,7 @@ public sealed class CtrParityTests
         var containerd = await SharedContainerd.GetAsync().Bounded();
         var ns = SharedContainerd.NewNamespace("notag");
 
-        var result = await Imageimportd.RunAsync(containerd, ns, "import-once", archive.Path).Bounded(200);
+        var result = await ImageimportdCli.RunAsync(containerd, ns, "import-once", archive.Path).Bounded(200);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
         Assert.That(result.Stderr, Does.Contain("--base-name").And.Contain(Path.GetFileName(archive.Path)));
@@ -78,7 +78,7 @@ public sealed class CtrParityTests
         var ours = containerd.CtrFor(oursNs);
 
         await theirs.ImportAsync(archive, ["--all-platforms", .. extra], CancellationToken.None).Bounded(200);
-        var result = await Imageimportd.RunAsync(containerd, oursNs, ["import-once", .. extra, archive]).Bounded(200);
+        var result = await ImageimportdCli.RunAsync(containerd, oursNs, ["import-once", .. extra, archive]).Bounded(200);
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
 
         var expected = (await theirs.ListImagesAsync().Bounded()).ToDictionary(i => i.Name);

@@ -36,7 +36,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
 
     public static DaemonProcess Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
     {
-        var psi = new ProcessStartInfo(Imageimportd.BinaryPath) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(ImageimportdCli.BinaryPath) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);

@@ -24,7 +24,7 @@ public sealed class ImportOnceTests
     [Test]
     public async Task ImportOnce_UnknownOption_ExitsTwo()
     {
-        var result = await Imageimportd.RunRawAsync(["import-once", "--bogus"]).Bounded();
+        var result = await ImageimportdCli.RunRawAsync(["import-once", "--bogus"]).Bounded();
 
         Assert.That(result.ExitCode, Is.EqualTo(2), result.Output);
         Assert.That(result.Stderr, Does.Contain("--bogus"));
@@ -33,7 +33,7 @@ public sealed class ImportOnceTests
     [Test]
     public async Task ImportOnce_NoFilesNoDirectory_ExitsTwo()
     {
-        var result = await Imageimportd.RunRawAsync(["import-once"]).Bounded();
+        var result = await ImageimportdCli.RunRawAsync(["import-once"]).Bounded();
 
         Assert.That(result.ExitCode, Is.EqualTo(2), result.Output);
     }
@@ -41,7 +41,7 @@ public sealed class ImportOnceTests
     [Test]
     public async Task Version_Prints_ExitsZero()
     {
-        var result = await Imageimportd.RunRawAsync(["--version"]).Bounded();
+        var result = await ImageimportdCli.RunRawAsync(["--version"]).Bounded();
 
         Assert.That(result.ExitCode, Is.EqualTo(0));
         Assert.That(result.Stdout, Does.Match(@"^\d+\.\d+\.\d+"));
@@ -57,7 +57,7 @@ public sealed class ImportOnceTests
         var empty = _dir.Combine("empty.tar");
         await File.WriteAllBytesAsync(empty, []);
 
-        var result = await Imageimportd.RunAsync(containerd, ns, "import-once", junk, _docker.Path, empty).Bounded(200);
+        var result = await ImageimportdCli.RunAsync(containerd, ns, "import-once", junk, _docker.Path, empty).Bounded(200);
 
         Assert.That(result.ExitCode, Is.EqualTo(1), result.Output);
         Assert.That(result.Stderr, Does.Contain("failed " + junk).And.Contain("failed " + empty));
@@ -73,8 +73,8 @@ public sealed class ImportOnceTests
         var containerd = await SharedContainerd.GetAsync().Bounded();
         var ns = SharedContainerd.NewNamespace("again");
 
-        var first = await Imageimportd.RunAsync(containerd, ns, "import-once", _docker.Path).Bounded(200);
-        var second = await Imageimportd.RunAsync(containerd, ns, "import-once", _docker.Path).Bounded(200);
+        var first = await ImageimportdCli.RunAsync(containerd, ns, "import-once", _docker.Path).Bounded(200);
+        var second = await ImageimportdCli.RunAsync(containerd, ns, "import-once", _docker.Path).Bounded(200);
 
         Assert.That(first.ExitCode, Is.EqualTo(0), first.Output);
         Assert.That(second.ExitCode, Is.EqualTo(0), second.Output);
@@ -90,8 +90,8 @@ public sealed class ImportOnceTests
         var copy = _dir.Combine("twin-" + ns + ".tar");
         File.Copy(_docker.Path, copy);
 
-        var first = await Imageimportd.RunAsync(containerd, ns, "import-once", "--parallel", "1", _docker.Path, copy).Bounded(200);
-        var second = await Imageimportd.RunAsync(containerd, ns, "import-once", "--parallel", "1", _docker.Path, copy).Bounded(200);
+        var first = await ImageimportdCli.RunAsync(containerd, ns, "import-once", "--parallel", "1", _docker.Path, copy).Bounded(200);
+        var second = await ImageimportdCli.RunAsync(containerd, ns, "import-once", "--parallel", "1", _docker.Path, copy).Bounded(200);
 
         Assert.That(first.ExitCode, Is.EqualTo(0), first.Output);
         Assert.That(second.ExitCode, Is.EqualTo(0), second.Output);
@@ -106,7 +106,7 @@ public sealed class ImportOnceTests
         var containerd = await SharedContainerd.GetAsync().Bounded();
         var ns = SharedContainerd.NewNamespace("nounpack");
 
-        var result = await Imageimportd.RunAsync(containerd, ns, "import-once", "--no-unpack", _docker.Path).Bounded(200);
+        var result = await ImageimportdCli.RunAsync(containerd, ns, "import-once", "--no-unpack", _docker.Path).Bounded(200);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
         var ctr = containerd.CtrFor(ns);
@@ -122,7 +122,7 @@ public sealed class ImportOnceTests
         var containerd = await SharedContainerd.GetAsync().Bounded();
         var ns = SharedContainerd.NewNamespace("nopin");
 
-        var result = await Imageimportd.RunAsync(containerd, ns, "import-once", "--no-pin", _docker.Path).Bounded(200);
+        var result = await ImageimportdCli.RunAsync(containerd, ns, "import-once", "--no-pin", _docker.Path).Bounded(200);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
         foreach (var image in await containerd.CtrFor(ns).ListImagesAsync().Bounded())
@@ -137,7 +137,7 @@ public sealed class ImportOnceTests
         var containerd = await SharedContainerd.GetAsync().Bounded();
         var ns = SharedContainerd.NewNamespace("labels");
 
-        var result = await Imageimportd.RunAsync(containerd, ns, "import-once", _docker.Path).Bounded(200);
+        var result = await ImageimportdCli.RunAsync(containerd, ns, "import-once", _docker.Path).Bounded(200);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
         var ctr = containerd.CtrFor(ns);
@@ -163,7 +163,7 @@ public sealed class ImportOnceTests
         await File.WriteAllTextAsync(Path.Combine(images, "notes.md"), "not an archive");
         await File.WriteAllTextAsync(Path.Combine(images, ".hidden.tar"), "ignored");
 
-        var result = await Imageimportd.RunAsync(containerd, ns, "import-once", "--images", images).Bounded(200);
+        var result = await ImageimportdCli.RunAsync(containerd, ns, "import-once", "--images", images).Bounded(200);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
         Assert.That(result.Stderr, Does.Contain("10-app.TAR").And.Not.Contain("notes.md").And.Not.Contain(".hidden.tar"));
@@ -173,7 +173,7 @@ public sealed class ImportOnceTests
     [Test]
     public async Task ImportOnce_ContainerdAbsent_FailsWithClearMessage()
     {
-        var result = await Imageimportd.RunRawAsync(["import-once", "--address", _dir.Combine("nothing.sock"), "--wait", "1", _docker.Path]).Bounded();
+        var result = await ImageimportdCli.RunRawAsync(["import-once", "--address", _dir.Combine("nothing.sock"), "--wait", "1", _docker.Path]).Bounded();
 
         Assert.That(result.ExitCode, Is.EqualTo(1), result.Output);
         Assert.That(result.Stderr, Does.Contain("no socket there"));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using TempDirectory = Imageimportd.Tests.Harness.TempDirectory;
 using Imageimportd.Content;
 using Imageimportd.Images;
 using Imageimportd.Import;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Imageimportd.Tests.Harness;
 using Imageimportd.Scan;
 using Imageimportd.Tests.Fakes;
 using NUnit.Framework;

@@ -4,7 +4,7 @@ using Imageimportd.Tests.Harness;
 namespace Imageimportd.Tests.Integration;
 
 /// <summary>Runs the published NativeAOT binary, out/imageimportd, as a user or a script would.</summary>
-internal static class Imageimportd
+internal static class ImageimportdCli
 {
     public static string BinaryPath => Path.Combine(RepoPaths.Root, "out", "imageimportd");
 

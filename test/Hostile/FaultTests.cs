@@ -1,0 +1,100 @@
+using Imageimportd.Tests.Harness;
+using Imageimportd.Tests.Integration;
+using NUnit.Framework;
+
+namespace Imageimportd.Tests.Hostile;
+
+/// <summary>Faults around an import: containerd dying mid-import, imageimportd killed mid-import.</summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class FaultTests
+{
+    private TempDirectory _dir = null!;
+    private string _big = null!;
+
+    [OneTimeSetUp]
+    public async Task SetUp()
+    {
+        _dir = new TempDirectory("fault-");
+        _big = _dir.Combine("big.tar");
+        // A docker archive with one 300 MB incompressible layer: an import long enough to be interrupted.
+        var script = _dir.Combine("make-big.sh");
+        await File.WriteAllTextAsync(script, """
+            set -euo pipefail
+            out=$1; d=$(mktemp -d); mkdir -p "$d/root" "$d/img"
+            head -c 300M /dev/urandom > "$d/root/blob"
+            tar -C "$d/root" --mtime=@0 --owner=0 --group=0 -cf "$d/img/layer.tar" blob
+            diff=$(sha256sum "$d/img/layer.tar" | cut -d' ' -f1)
+            printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"config":{}}' "$diff" > "$d/img/config.json"
+            cfg=$(sha256sum "$d/img/config.json" | cut -d' ' -f1); mv "$d/img/config.json" "$d/img/$cfg.json"
+            printf '[{"Config":"%s.json","RepoTags":["docker.io/library/big:1"],"Layers":["layer.tar"]}]' "$cfg" > "$d/img/manifest.json"
+            tar -C "$d/img" -cf "$out" .
+            rm -rf "$d"
+            """);
+        await Tools.RunAsync("bash", [script, _big], TimeSpan.FromSeconds(120), CancellationToken.None).Bounded(150);
+    }
+
+    [OneTimeTearDown]
+    public void TearDown() => _dir.Dispose();
+
+    [Test]
+    public async Task ImportOnce_ContainerdKilledMidImportAndRestarted_ImportCompletes()
+    {
+        await using var containerd = await ContainerdInstance.StartAsync().Bounded();
+        var ns = SharedContainerd.NewNamespace("killed");
+        await using var import = DaemonProcess.Start(["import-once", "--address", containerd.Address, "--namespace", ns, "--wait", "60", _big]);
+        await WaitForLeaseAsync(containerd.CtrFor(ns));
+
+        Assert.That(await containerd.CtrFor(ns).ListImagesAsync().Bounded(), Is.Empty, "no image may appear before the import completes");
+        containerd.Kill();
+        await Task.Delay(1000);
+        await containerd.RestartAsync().Bounded();
+
+        var code = await import.WaitForExitAsync(TimeSpan.FromSeconds(180));
+        Assert.That(code, Is.EqualTo(0), import.Log);
+        var check = await containerd.CtrFor(ns).CheckImagesAsync().Bounded();
+        Assert.That(check.Where(c => c.Name == "docker.io/library/big:1").Select(c => c.Complete && c.Unpacked), Is.EqualTo(new[] { true }), import.Log);
+        Assert.That(await containerd.CtrFor(ns).LeasesAsync().Bounded(), Is.Empty);
+    }
+
+    [Test]
+    public async Task Watch_KilledMidImport_NextStartImportsAndRemovesTheLease()
+    {
+        var containerd = await SharedContainerd.GetAsync().Bounded();
+        var ns = SharedContainerd.NewNamespace("sigkill");
+        var images = Directory.CreateDirectory(_dir.Combine("images-" + ns)).FullName;
+        File.Copy(_big, Path.Combine(images, "big.tar"));
+        string[] args = ["watch", "--images", images, "--address", containerd.Address, "--namespace", ns, "--settle", "1"];
+
+        await using (var first = DaemonProcess.Start(args))
+        {
+            await WaitForLeaseAsync(containerd.CtrFor(ns));
+        }
+
+        var cache = Path.Combine(images, ".cache.json");
+        Assert.That(!File.Exists(cache) || !File.ReadAllText(cache).Contains("big.tar", StringComparison.Ordinal), Is.True, "an unfinished import was cached");
+
+        await using var second = DaemonProcess.Start(args);
+        await second.WaitForAsync("removed lease imageimportd-", seconds: 60);
+        await second.WaitForAsync("imported .*big.tar", seconds: 180);
+        Assert.That((await containerd.CtrFor(ns).LeasesAsync().Bounded()).Where(l => l.Id.StartsWith("imageimportd-", StringComparison.Ordinal)), Is.Empty);
+    }
+
+    private static async Task WaitForLeaseAsync(Ctr ctr)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if ((await ctr.LeasesAsync().Bounded()).Any(l => l.Id.StartsWith("imageimportd-", StringComparison.Ordinal)))
+            {
+                // Let some bytes flow so the kill lands mid-write.
+                await Task.Delay(300);
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        Assert.Fail("the import never took a lease");
+    }
+}
