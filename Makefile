@@ -29,6 +29,9 @@ demo: build
 bench: build
 	bash bench/run.sh
 
+soak: build
+	bash scripts/soak.sh
+
 install: build
 	install -D -m 0755 out/imageimportd $(DESTDIR)$(PREFIX)/bin/imageimportd
 	install -D -m 0644 dist/imageimportd.service $(DESTDIR)$(UNITDIR)/imageimportd.service
