@@ -412,7 +412,7 @@ public sealed class WatchDaemon : IDisposable
             if (!_cacheWarned)
             {
                 _cacheWarned = true;
-                _log.Warning("cannot write the import cache {Cache:l} ({Reason:l}); imports go on, a restart re-checks every file", ex.CachePath, ex.Message);
+                _log.ForContext("Cache", ex.CachePath).Warning("{Reason:l}; imports go on, a restart re-checks every file", ex.Message);
             }
         }
     }
