@@ -7,17 +7,9 @@ namespace Imageimportd.Archive;
 /// compressed stream, the output may not exceed <see cref="ArchiveLimits.MaxExpansionRatio"/> times the input read so
 /// far. Real image bundles expand 2–5×; gigabytes of zeros expand a thousandfold.
 /// </summary>
-internal sealed class ExpansionGuardStream(DecompressedStream inner, ArchiveLimits limits) : Stream
+internal sealed class ExpansionGuardStream(DecompressedStream inner, ArchiveLimits limits) : ReadOnlyStream
 {
     private long _out;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
 
     public override long Position
     {
@@ -25,25 +17,10 @@ internal sealed class ExpansionGuardStream(DecompressedStream inner, ArchiveLimi
         set => throw new NotSupportedException();
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Check(inner.Read(buffer, offset, count));
-
     public override int Read(Span<byte> buffer) => Check(inner.Read(buffer));
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
         Check(await inner.ReadAsync(buffer, cancellationToken));
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

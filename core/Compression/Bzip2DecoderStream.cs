@@ -8,7 +8,7 @@ namespace Imageimportd.Compression;
 /// while pbzip2 and <c>cat a.bz2 b.bz2</c> produce several. SharpZipLib reads its input a byte at a time and never
 /// past the end of a stream, so the next stream starts exactly where the previous one stopped.
 /// </summary>
-internal sealed class Bzip2DecoderStream : Stream
+internal sealed class Bzip2DecoderStream : ReadOnlyStream
 {
     // SharpZipLib decodes synchronously. Before each call on the async path the input is read ahead by a block's
     // worth (a 900 kB block compresses to less, short of hostile input), and each call asks for at most one block of
@@ -22,26 +22,6 @@ internal sealed class Bzip2DecoderStream : Stream
     private bool _finished;
 
     public Bzip2DecoderStream(BufferedInput input) => _input = input;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count)
-    {
-        ValidateBufferArguments(buffer, offset, count);
-        return Read(buffer.AsSpan(offset, count));
-    }
 
     public override int Read(Span<byte> buffer)
     {
@@ -80,12 +60,6 @@ internal sealed class Bzip2DecoderStream : Stream
         }
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-    {
-        ValidateBufferArguments(buffer, offset, count);
-        return ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-    }
-
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -96,16 +70,6 @@ internal sealed class Bzip2DecoderStream : Stream
 
         return Read(buffer.Span[..Math.Min(buffer.Length, MaxOutputPerCall)]);
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

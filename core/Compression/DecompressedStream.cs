@@ -8,7 +8,7 @@ namespace Imageimportd.Compression;
 /// The decompressed bytes of an input, read forward only. It owns the input stream. Bad compressed data surfaces as
 /// <see cref="InvalidDataException"/> whose message starts with the format's name and says what is wrong.
 /// </summary>
-public sealed class DecompressedStream : Stream
+public sealed class DecompressedStream : ReadOnlyStream
 {
     private readonly Stream _decoder;
     private readonly BufferedInput _input;
@@ -32,26 +32,6 @@ public sealed class DecompressedStream : Stream
     /// </summary>
     public long CompressedBytesRead => _input.BytesRead;
 
-    public override bool CanRead => !_disposed;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count)
-    {
-        ValidateBufferArguments(buffer, offset, count);
-        return Read(buffer.AsSpan(offset, count));
-    }
-
     public override int Read(Span<byte> buffer)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -71,12 +51,6 @@ public sealed class DecompressedStream : Stream
         return Read(one) == 1 ? one[0] : -1;
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-    {
-        ValidateBufferArguments(buffer, offset, count);
-        return ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-    }
-
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -89,16 +63,6 @@ public sealed class DecompressedStream : Stream
             throw translated;
         }
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

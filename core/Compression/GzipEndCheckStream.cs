@@ -8,7 +8,7 @@ namespace Imageimportd.Compression;
 /// multi-member file cannot be told from a truncated one this way, so it is refused with an explanation rather than
 /// risking a silent short read.
 /// </summary>
-internal sealed class GzipEndCheckStream : Stream
+internal sealed class GzipEndCheckStream : ReadOnlyStream
 {
     private readonly Stream _gzip;
     private readonly BufferedInput _input;
@@ -22,49 +22,13 @@ internal sealed class GzipEndCheckStream : Stream
         _input = input;
     }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count)
-    {
-        ValidateBufferArguments(buffer, offset, count);
-        return Read(buffer.AsSpan(offset, count));
-    }
-
     public override int Read(Span<byte> buffer) => Account(buffer, _gzip.Read(buffer));
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-    {
-        ValidateBufferArguments(buffer, offset, count);
-        return ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-    }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var read = await _gzip.ReadAsync(buffer, cancellationToken);
         return Account(buffer.Span, read);
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

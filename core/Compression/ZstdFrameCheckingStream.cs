@@ -7,7 +7,7 @@ namespace Imageimportd.Compression;
 /// frames) without decoding. That is cheap, and it lets a frame whose window is over the limit be refused with its
 /// actual size before the decoder allocates anything, and an input that stops mid-frame be reported as truncated.
 /// </summary>
-internal sealed class ZstdFrameCheckingStream : Stream
+internal sealed class ZstdFrameCheckingStream : ReadOnlyStream
 {
     private const uint FrameMagic = 0xFD2FB528;
     private const uint SkippableMagic = 0x184D2A50;
@@ -45,37 +45,11 @@ internal sealed class ZstdFrameCheckingStream : Stream
         SkippableBody,
     }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count)
-    {
-        ValidateBufferArguments(buffer, offset, count);
-        return Read(buffer.AsSpan(offset, count));
-    }
-
     public override int Read(Span<byte> buffer)
     {
         var n = _input.Read(buffer);
         Follow(buffer[..n], buffer.Length);
         return n;
-    }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-    {
-        ValidateBufferArguments(buffer, offset, count);
-        return ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
     }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -84,16 +58,6 @@ internal sealed class ZstdFrameCheckingStream : Stream
         Follow(buffer.Span[..n], buffer.Length);
         return n;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     private void Follow(ReadOnlySpan<byte> data, int requested)
     {

@@ -1,5 +1,6 @@
 using System.Formats.Tar;
 using System.IO.Compression;
+using Imageimportd.Tests.Harness;
 
 namespace Imageimportd.Tests.Hostile;
 
@@ -62,5 +63,28 @@ internal static class ArchiveSurgery
     {
         var bytes = File.ReadAllBytes(source);
         File.WriteAllBytes(target, bytes[..(int)(bytes.Length * fraction)]);
+    }
+
+    /// <summary>
+    /// A docker archive with one layer of <paramref name="megabytes"/> MB of random (incompressible) bytes, made with
+    /// tar and sha256sum: an import big enough to interrupt, or to fill a small disk.
+    /// </summary>
+    public static async Task MakeRandomDockerArchiveAsync(string path, int megabytes, string reference)
+    {
+        var script = path + ".sh";
+        await File.WriteAllTextAsync(script, """
+            set -euo pipefail
+            out=$1; mb=$2; ref=$3; d=$(mktemp -d); mkdir -p "$d/root" "$d/img"
+            head -c "${mb}M" /dev/urandom > "$d/root/blob"
+            tar -C "$d/root" --mtime=@0 --owner=0 --group=0 -cf "$d/img/layer.tar" blob
+            diff=$(sha256sum "$d/img/layer.tar" | cut -d' ' -f1)
+            printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"config":{}}' "$diff" > "$d/img/config.json"
+            cfg=$(sha256sum "$d/img/config.json" | cut -d' ' -f1); mv "$d/img/config.json" "$d/img/$cfg.json"
+            printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["layer.tar"]}]' "$cfg" "$ref" > "$d/img/manifest.json"
+            tar -C "$d/img" -cf "$out" .
+            rm -rf "$d"
+            """);
+        await Tools.RunAsync("bash", [script, path, megabytes.ToString(System.Globalization.CultureInfo.InvariantCulture), reference], TimeSpan.FromSeconds(120), CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(150));
     }
 }

@@ -22,7 +22,7 @@ public sealed class EnvironmentFaultTests
         {
             var socket = (await Tools.RunAsync("bash", [script, "start", sandbox], TimeSpan.FromSeconds(60), CancellationToken.None).Bounded()).Trim().Split('\n')[^1];
             var archive = dir.Combine("big.tar");
-            await MakeArchiveAsync(archive, megabytes: 48);
+            await ArchiveSurgery.MakeRandomDockerArchiveAsync(archive, 48, "docker.io/library/full:1");
 
             var result = await ImageimportdCli.RunRawAsync(["import-once", "--address", socket, "--namespace", "full", "--wait", "5", archive], TimeSpan.FromSeconds(120)).Bounded(150);
 
@@ -68,23 +68,5 @@ public sealed class EnvironmentFaultTests
         {
             await Tools.RunUncheckedAsync("umount", ["-l", images], TimeSpan.FromSeconds(30), CancellationToken.None);
         }
-    }
-
-    private static async Task MakeArchiveAsync(string path, int megabytes)
-    {
-        var script = path + ".sh";
-        await File.WriteAllTextAsync(script, $$$"""
-            set -euo pipefail
-            d=$(mktemp -d); mkdir -p "$d/root" "$d/img"
-            head -c {{{megabytes}}}M /dev/urandom > "$d/root/blob"
-            tar -C "$d/root" --mtime=@0 -cf "$d/img/layer.tar" blob
-            diff=$(sha256sum "$d/img/layer.tar" | cut -d' ' -f1)
-            printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"config":{}}' "$diff" > "$d/img/config.json"
-            cfg=$(sha256sum "$d/img/config.json" | cut -d' ' -f1); mv "$d/img/config.json" "$d/img/$cfg.json"
-            printf '[{"Config":"%s.json","RepoTags":["docker.io/library/full:1"],"Layers":["layer.tar"]}]' "$cfg" > "$d/img/manifest.json"
-            tar -C "$d/img" -cf '{{{path}}}' .
-            rm -rf "$d"
-            """);
-        await Tools.RunAsync("bash", [script], TimeSpan.FromSeconds(120), CancellationToken.None).Bounded(150);
     }
 }

@@ -17,21 +17,8 @@ public sealed class FaultTests
     {
         _dir = new TempDirectory("fault-");
         _big = _dir.Combine("big.tar");
-        // A docker archive with one 300 MB incompressible layer: an import long enough to be interrupted.
-        var script = _dir.Combine("make-big.sh");
-        await File.WriteAllTextAsync(script, """
-            set -euo pipefail
-            out=$1; d=$(mktemp -d); mkdir -p "$d/root" "$d/img"
-            head -c 300M /dev/urandom > "$d/root/blob"
-            tar -C "$d/root" --mtime=@0 --owner=0 --group=0 -cf "$d/img/layer.tar" blob
-            diff=$(sha256sum "$d/img/layer.tar" | cut -d' ' -f1)
-            printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"config":{}}' "$diff" > "$d/img/config.json"
-            cfg=$(sha256sum "$d/img/config.json" | cut -d' ' -f1); mv "$d/img/config.json" "$d/img/$cfg.json"
-            printf '[{"Config":"%s.json","RepoTags":["docker.io/library/big:1"],"Layers":["layer.tar"]}]' "$cfg" > "$d/img/manifest.json"
-            tar -C "$d/img" -cf "$out" .
-            rm -rf "$d"
-            """);
-        await Tools.RunAsync("bash", [script, _big], TimeSpan.FromSeconds(120), CancellationToken.None).Bounded(150);
+        // One 300 MB incompressible layer: an import long enough to be interrupted.
+        await ArchiveSurgery.MakeRandomDockerArchiveAsync(_big, 300, "docker.io/library/big:1");
     }
 
     [OneTimeTearDown]
