@@ -9,7 +9,7 @@ internal sealed class CommonOptions
 {
     public CommonOptions(RootCommand root)
     {
-        foreach (var option in new Option[] { Address, Namespace, NoUnpack, Snapshotter, NoPin, BaseName, LogLevel, LogFormat })
+        foreach (var option in new Option[] { Address, Namespace, NoUnpack, Snapshotter, NoPin, BaseName, DecoderMemory, LogLevel, LogFormat })
         {
             option.Recursive = true;
             root.Options.Add(option);
@@ -47,6 +47,13 @@ internal sealed class CommonOptions
         HelpName = "NAME",
     };
 
+    public Option<int> DecoderMemory { get; } = new("--decoder-memory")
+    {
+        Description = "largest zstd window / xz dictionary accepted, in MiB (a hostile frame cannot ask for more)",
+        DefaultValueFactory = _ => 128,
+        HelpName = "MIB",
+    };
+
     public Option<string> LogLevel { get; } = new("--log-level")
     {
         Description = "verbose, debug, information, warning, error",
@@ -73,6 +80,7 @@ internal sealed class CommonOptions
         Snapshotter = parse.GetValue(Snapshotter)!,
         Pin = !parse.GetValue(NoPin),
         BaseName = parse.GetValue(BaseName),
+        Decompression = new Compression.DecompressionOptions { MaxWindowBytes = Math.Max(1, parse.GetValue(DecoderMemory)) * (1L << 20) },
     };
 
     public LogSettings Log(ParseResult parse) => new(parse.GetValue(LogLevel)!, parse.GetValue(LogFormat)!);

@@ -174,43 +174,43 @@ public sealed class BadInputTests
                 ArchiveSurgery.Write(path, [new ArchiveSurgery.Entry("etc/hostname", TarEntryType.RegularFile, Encoding.UTF8.GetBytes("node\n"), null)]);
                 break;
             case "bad-blob":
-            {
-                var entries = ArchiveSurgery.Read(_oci.Path);
-                var victim = entries.First(e => e.Name.Contains("blobs/sha256/", StringComparison.Ordinal) && e.Data.Length > 0);
-                var altered = (byte[])victim.Data.Clone();
-                altered[altered.Length / 2] ^= 0xff;
-                ArchiveSurgery.Write(path, entries.Select(e => e == victim ? e with { Data = altered } : e));
-                break;
-            }
+                {
+                    var entries = ArchiveSurgery.Read(_oci.Path);
+                    var victim = entries.First(e => e.Name.Contains("blobs/sha256/", StringComparison.Ordinal) && e.Data.Length > 0);
+                    var altered = (byte[])victim.Data.Clone();
+                    altered[altered.Length / 2] ^= 0xff;
+                    ArchiveSurgery.Write(path, entries.Select(e => e == victim ? e with { Data = altered } : e));
+                    break;
+                }
 
             case "missing-layer":
-            {
-                var entries = ArchiveSurgery.Read(_docker.Path);
-                var firstLayer = entries.First(e => e.Type == TarEntryType.RegularFile && e.Name.EndsWith(".tar", StringComparison.Ordinal));
-                ArchiveSurgery.Write(path, entries.Where(e => e.Name != firstLayer.Name && e.Link is null));
-                break;
-            }
+                {
+                    var entries = ArchiveSurgery.Read(_docker.Path);
+                    var firstLayer = entries.First(e => e.Type == TarEntryType.RegularFile && e.Name.EndsWith(".tar", StringComparison.Ordinal));
+                    ArchiveSurgery.Write(path, entries.Where(e => e.Name != firstLayer.Name && e.Link is null));
+                    break;
+                }
 
             case "big-manifest":
-            {
-                var entries = ArchiveSurgery.Read(_docker.Path);
-                var padded = new byte[21 << 20];
-                Array.Fill(padded, (byte)' ');
-                padded[0] = (byte)'[';
-                padded[^1] = (byte)']';
-                ArchiveSurgery.Write(path, entries.Select(e => e.Name == "manifest.json" ? e with { Data = padded } : e));
-                break;
-            }
+                {
+                    var entries = ArchiveSurgery.Read(_docker.Path);
+                    var padded = new byte[21 << 20];
+                    Array.Fill(padded, (byte)' ');
+                    padded[0] = (byte)'[';
+                    padded[^1] = (byte)']';
+                    ArchiveSurgery.Write(path, entries.Select(e => e.Name == "manifest.json" ? e with { Data = padded } : e));
+                    break;
+                }
 
             case "bomb":
-            {
-                path = _dir.Combine("bomb.tar.zst");
-                var tarHeaderAndZeros = _dir.Combine("bomb-src.sh");
-                // 3 GiB of zeros in one tar entry, zstd-compressed: a few hundred KiB on disk.
-                await File.WriteAllTextAsync(tarHeaderAndZeros, $"set -e; d=$(mktemp -d); truncate -s 3G \"$d/zeros\"; tar -C \"$d\" -cf - zeros | zstd -q -1 -o '{path}'; rm -rf \"$d\"");
-                await Tools.RunAsync("bash", [tarHeaderAndZeros], TimeSpan.FromSeconds(120), CancellationToken.None);
-                break;
-            }
+                {
+                    path = _dir.Combine("bomb.tar.zst");
+                    var tarHeaderAndZeros = _dir.Combine("bomb-src.sh");
+                    // 3 GiB of zeros in one tar entry, zstd-compressed: a few hundred KiB on disk.
+                    await File.WriteAllTextAsync(tarHeaderAndZeros, $"set -e; d=$(mktemp -d); truncate -s 3G \"$d/zeros\"; tar -C \"$d\" -cf - zeros | zstd -q -1 -o '{path}'; rm -rf \"$d\"");
+                    await Tools.RunAsync("bash", [tarHeaderAndZeros], TimeSpan.FromSeconds(120), CancellationToken.None);
+                    break;
+                }
         }
 
         return path;

@@ -171,6 +171,40 @@ public sealed class ImportOnceTests
     }
 
     [Test]
+    public async Task ImportOnce_UnderJournald_PriorityPrefixNoTimestamp()
+    {
+        var containerd = await SharedContainerd.GetAsync().Bounded();
+        var ns = SharedContainerd.NewNamespace("journal");
+
+        var result = await ImageimportdCli.RunRawAsync(
+            ["import-once", "--address", containerd.Address, "--namespace", ns, _docker.Path],
+            env: new Dictionary<string, string> { ["JOURNAL_STREAM"] = "8:12345" }).Bounded(200);
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
+        var lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Is.Not.Empty);
+        Assert.That(lines, Is.All.Match(@"^<[2-7]>"));
+        Assert.That(lines, Has.Some.StartsWith("<6>imported " + _docker.Path));
+    }
+
+    [Test]
+    public async Task ImportOnce_ZstdWindowOverDecoderMemory_RefusedClearly()
+    {
+        var containerd = await SharedContainerd.GetAsync().Bounded();
+        var ns = SharedContainerd.NewNamespace("window");
+        var zst = _dir.Combine("long.tar.zst");
+        // From a pipe zstd cannot shrink the window to the input's size: the frame asks for the full 128 MiB.
+        await Tools.RunAsync("bash", ["-c", $"zstd -q --long=27 -c < '{_docker.Path}' > '{zst}'"], CancellationToken.None).Bounded();
+
+        var refused = await ImageimportdCli.RunAsync(containerd, ns, "import-once", "--decoder-memory", "8", zst).Bounded(200);
+        var accepted = await ImageimportdCli.RunAsync(containerd, ns, "import-once", zst).Bounded(200);
+
+        Assert.That(refused.ExitCode, Is.EqualTo(1), refused.Output);
+        Assert.That(refused.Stderr, Does.Contain("zstd").And.Contain("limit"));
+        Assert.That(accepted.ExitCode, Is.EqualTo(0), accepted.Output);
+    }
+
+    [Test]
     public async Task ImportOnce_ContainerdAbsent_FailsWithClearMessage()
     {
         var result = await ImageimportdCli.RunRawAsync(["import-once", "--address", _dir.Combine("nothing.sock"), "--wait", "1", _docker.Path]).Bounded();

@@ -1,5 +1,4 @@
 using System.Globalization;
-using TempDirectory = Imageimportd.Tests.Harness.TempDirectory;
 using Imageimportd.Content;
 using Imageimportd.Images;
 using Imageimportd.Import;
@@ -7,6 +6,7 @@ using Imageimportd.Oci;
 using Imageimportd.Tests.Fakes;
 using Imageimportd.Unpack;
 using NUnit.Framework;
+using TempDirectory = Imageimportd.Tests.Harness.TempDirectory;
 
 namespace Imageimportd.Tests.Unit;
 

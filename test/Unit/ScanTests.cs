@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using Imageimportd.Tests.Harness;
 using Imageimportd.Scan;
 using Imageimportd.Tests.Fakes;
+using Imageimportd.Tests.Harness;
 using NUnit.Framework;
 
 namespace Imageimportd.Tests.Unit;
@@ -156,7 +156,13 @@ public sealed class ScanTests
         // Assert
         Assert.That(results, Is.EquivalentTo(new Dictionary<string, bool>
         {
-            ["file"] = true, ["link"] = true, ["fifo"] = false, ["directory"] = false, ["dirlink"] = false, ["device"] = false, ["missing"] = false,
+            ["file"] = true,
+            ["link"] = true,
+            ["fifo"] = false,
+            ["directory"] = false,
+            ["dirlink"] = false,
+            ["device"] = false,
+            ["missing"] = false,
         }));
     }
 }
