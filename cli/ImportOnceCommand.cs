@@ -102,6 +102,8 @@ internal static class ImportOnceCommand
         var importer = new FileImporter(backend, options);
         var pulls = PullLists.Create(client, options, parallel, log);
         var failed = 0;
+        using var reporting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var progress = ProgressReporter.RunAsync(importer, log, terminal: !Console.IsErrorRedirected, TimeSpan.FromSeconds(5), reporting.Token);
         await Parallel.ForEachAsync(paths, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancellationToken }, async (path, ct) =>
         {
             var clock = Stopwatch.StartNew();
@@ -144,6 +146,8 @@ internal static class ImportOnceCommand
             }
         });
 
+        await reporting.CancelAsync();
+        await progress;
         return failed == 0 ? ExitCodes.Ok : ExitCodes.SomeFailed;
     }
 }

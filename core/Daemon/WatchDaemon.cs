@@ -65,6 +65,7 @@ public sealed class WatchDaemon : IDisposable
         using var watcher = new DirectoryWatcher(_options.ImagesDirectory, Changed, Removed, Wake);
         _notifier.Status("scanning " + _options.ImagesDirectory);
         var watchdog = WatchdogAsync(stop);
+        var progress = ProgressReporter.RunAsync(_importer, _log, terminal: false, TimeSpan.FromSeconds(5), stop);
         var workers = Enumerable.Range(0, Math.Max(1, _options.Parallel)).Select(_ => WorkAsync(stop, abort.Token)).ToList();
         try
         {
@@ -105,6 +106,7 @@ public sealed class WatchDaemon : IDisposable
             abort.CancelAfter(_options.ShutdownTimeout);
             await Task.WhenAll(workers);
             await watchdog;
+            await progress;
             SaveCache();
             _log.Information("stopped");
         }

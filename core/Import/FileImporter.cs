@@ -21,6 +21,10 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
     public const string LeasePidLabel = "io.imageimportd.pid";
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> _orphanLeases = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ImportProgress, bool> _inFlight = new();
+
+    /// <summary>The imports running now, for progress reporting.</summary>
+    public IReadOnlyList<ImportProgress> InFlight => [.. _inFlight.Keys];
 
     public async Task<ImportResult> ImportAsync(string path, CancellationToken cancellationToken)
     {
@@ -76,10 +80,18 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         await using var ingest = new ContentIngest(content, lease, options.Ingest, options.Limits);
 
         ArchiveContents archive;
-        await using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan))
-        await using (var tar = new ExpansionGuardStream(await Decompressor.OpenAsync(file, options.Decompression, cancellationToken), options.Limits))
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        var progress = new ImportProgress(path, file.Length);
+        _inFlight[progress] = true;
+        try
         {
+            await using var tar = new ExpansionGuardStream(await Decompressor.OpenAsync(new ProgressStream(file, progress), options.Decompression, cancellationToken), options.Limits);
             archive = await new ArchiveReader(options.Limits).ReadAsync(tar, ingest, cancellationToken);
+        }
+        finally
+        {
+            _inFlight.TryRemove(progress, out _);
+            await file.DisposeAsync();
         }
 
         var json = new BlobJsonSource(content, options.Limits.MaxMetadataBytes);
