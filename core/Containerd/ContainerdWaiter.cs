@@ -2,7 +2,10 @@ using Serilog;
 
 namespace Imageimportd.Containerd;
 
-/// <summary>Waits for containerd to answer, with capped exponential backoff, saying so once.</summary>
+/// <summary>
+/// Waits for containerd to answer, with capped exponential backoff, saying so once. <see cref="Timeout.InfiniteTimeSpan"/>
+/// waits for as long as it takes (the daemon); a finite timeout gives up with an Unavailable error (import-once).
+/// </summary>
 public static class ContainerdWaiter
 {
     public static async Task<string> WaitAsync(ContainerdClient client, TimeSpan timeout, ILogger log, TimeProvider time, CancellationToken cancellationToken)
@@ -26,7 +29,7 @@ public static class ContainerdWaiter
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is ContainerdException or OperationCanceledException)
             {
-                if (time.GetElapsedTime(start) + delay > timeout)
+                if (timeout != Timeout.InfiniteTimeSpan && time.GetElapsedTime(start) + delay > timeout)
                 {
                     throw new ContainerdException(ErrorKind.Unavailable, $"containerd at {client.Options.Address} did not answer within {timeout.TotalSeconds:0}s: {Reason(client, ex)}", ex);
                 }

@@ -141,6 +141,79 @@ public sealed class WatchTests
     }
 
     [Test]
+    public async Task Watch_Restart_RepinsOnlyImagesThatLostTheirPin()
+    {
+        var (containerd, ns, images) = await PrepareAsync("repin");
+        File.Copy(_archive.Path, Path.Combine(images, "pinned.tar"));
+        await using (var first = Start(containerd, ns, images))
+        {
+            await first.WaitForAsync("initial import done");
+            await first.TerminateAsync();
+        }
+
+        // Someone (kubelet, an operator) removed the pin while the daemon was down.
+        await containerd.CtrFor(ns).RunAsync(["images", "label", "docker.io/library/watched:1.0", "io.cri-containerd.pinned="]).Bounded();
+
+        await using var second = Start(containerd, ns, images);
+        await second.WaitForAsync(@"initial import done \(0 files imported\)");
+        Assert.That(second.Count("re-pinned docker.io/library/watched:1.0$"), Is.EqualTo(1), second.Log);
+        var image = (await containerd.CtrFor(ns).ListImagesAsync().Bounded()).Single(i => i.Name == "docker.io/library/watched:1.0");
+        Assert.That(image.Labels, Does.ContainKey("io.cri-containerd.pinned").WithValue("pinned"));
+    }
+
+    [Test]
+    public async Task Watch_DirectoryDeletedAndRecreated_KeepsWatching()
+    {
+        var (containerd, ns, images) = await PrepareAsync("recreate");
+        await using var daemon = Start(containerd, ns, images);
+        await daemon.WaitForAsync("initial import done");
+
+        Directory.Delete(images, recursive: true);
+        await Task.Delay(3000);
+        Directory.CreateDirectory(images);
+        File.Copy(_archive.Path, Path.Combine(images, "again.tar"));
+
+        await daemon.WaitForAsync("imported .*again.tar", seconds: 60);
+    }
+
+    [Test]
+    public async Task Watch_ContainerdStartsLater_WaitsSaysSoOnceThenImports()
+    {
+        using var dir = new TempDirectory("late-containerd-");
+        var images = Directory.CreateDirectory(dir.Combine("images")).FullName;
+        File.Copy(_archive.Path, Path.Combine(images, "a.tar"));
+        await using var containerd = await ContainerdInstance.StartAsync().Bounded();
+        await containerd.StopAsync().Bounded();
+
+        await using var daemon = DaemonProcess.Start(["watch", "--images", images, "--address", containerd.Address, "--namespace", "late", "--settle", "1"]);
+        await daemon.WaitForAsync("waiting for containerd");
+        await Task.Delay(2000);
+        await containerd.RestartAsync().Bounded();
+
+        await daemon.WaitForAsync("imported .*a.tar", seconds: 90);
+        Assert.That(daemon.Count("waiting for containerd"), Is.EqualTo(1), daemon.Log);
+    }
+
+    [Test]
+    public async Task Watch_TagRepointedByNewFile_LogsOldAndNewDigest()
+    {
+        var (containerd, ns, images) = await PrepareAsync("repoint");
+        // The second archive carries a different image under the same tag.
+        var other = await ToolArchives.DockerArchiveTwoImagesAsync(_dir.Combine("other-" + ns), "docker.io/library/unused:1", "docker.io/library/watched:1.0", CancellationToken.None).Bounded();
+        File.Copy(_archive.Path, Path.Combine(images, "a.tar"));
+        await using var daemon = Start(containerd, ns, images);
+        await daemon.WaitForAsync("imported .*a.tar");
+        var before = (await containerd.CtrFor(ns).ListImagesAsync().Bounded()).Single(i => i.Name == "docker.io/library/watched:1.0").Digest;
+
+        File.Copy(other.Path, Path.Combine(images, "b.tar"));
+
+        var line = await daemon.WaitForAsync("re-pointed from", seconds: 60);
+        var after = (await containerd.CtrFor(ns).ListImagesAsync().Bounded()).Single(i => i.Name == "docker.io/library/watched:1.0").Digest;
+        Assert.That(after, Is.Not.EqualTo(before));
+        Assert.That(line, Does.Contain(before).And.Contain(after));
+    }
+
+    [Test]
     public async Task Watch_Sigterm_ExitsZeroWithinBound()
     {
         var (containerd, ns, images) = await PrepareAsync("sigterm");
