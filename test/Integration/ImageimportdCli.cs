@@ -17,14 +17,15 @@ internal static class ImageimportdCli
     public static async Task<Result> RunAsync(ContainerdInstance containerd, string ns, params string[] args) =>
         await RunRawAsync([.. args, "--address", containerd.Address, "--namespace", ns]);
 
-    public static async Task<Result> RunRawAsync(IEnumerable<string> args, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? env = null)
+    /// <param name="program">Another program to run instead (e.g. <c>setpriv</c> wrapping the binary).</param>
+    public static async Task<Result> RunRawAsync(IEnumerable<string> args, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? env = null, string? program = null)
     {
         if (!File.Exists(BinaryPath))
         {
             throw new FileNotFoundException($"{BinaryPath} is missing: run `make build` first");
         }
 
-        var psi = new ProcessStartInfo(BinaryPath) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(program ?? BinaryPath) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
