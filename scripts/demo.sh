@@ -26,7 +26,8 @@ umoci config --image "$work/src/layout:base" --config.cmd /bin/sh --architecture
 skopeo copy -q "oci:$work/src/layout:base" "docker-archive:$work/images/00-demo.tar:docker.io/library/demo:1.0"
 umoci config --image "$work/src/layout:base" --tag app --config.cmd /bin/true >/dev/null
 skopeo copy -q "oci:$work/src/layout:app" "oci-archive:$work/images/10-app.tar:registry.local/team/app:2.0"
-gzip -k "$work/images/00-demo.tar" && mv "$work/images/00-demo.tar.gz" "$work/images/20-demo-copy.tar.gz"
+# The same OCI archive again, gzip-compressed as a whole and named .tgz: the decoder is chosen by magic bytes.
+gzip -c "$work/images/10-app.tar" > "$work/images/20-app-copy.tgz"
 ls -l "$work/images"
 
 say "imageimportd import-once --images $work/images"
