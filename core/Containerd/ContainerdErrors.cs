@@ -42,18 +42,6 @@ internal static class ContainerdErrors
         UnreachableMarkers.Any(m => detail.Contains(m, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Runs a unary call and classifies its failure.</summary>
-    public static async ValueTask<T> Call<T>(string operation, Func<ValueTask<T>> call)
-    {
-        try
-        {
-            return await call();
-        }
-        catch (RpcException ex)
-        {
-            throw Classify(ex, operation);
-        }
-    }
-
     public static async ValueTask<T> Call<T>(string operation, AsyncUnaryCall<T> call)
     {
         try

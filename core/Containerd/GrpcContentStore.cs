@@ -101,19 +101,6 @@ public sealed class GrpcContentStore(ContainerdClient client, string? lease) : I
         }
     }
 
-    /// <summary>Removes an unfinished ingest.</summary>
-    public async ValueTask AbortAsync(string reference, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await ContainerdErrors.Call($"abort {reference}", client.Content.AbortAsync(new AbortRequest { Ref = reference }, client.Headers(lease), cancellationToken: cancellationToken));
-        }
-        catch (ContainerdException ex) when (ex.Kind == ErrorKind.NotFound)
-        {
-            // Nothing was left behind.
-        }
-    }
-
     private static ContentInfo ToInfo(Info info) =>
         new(Digest.Parse(info.Digest), info.Size, new Dictionary<string, string>(info.Labels, StringComparer.Ordinal));
 }
