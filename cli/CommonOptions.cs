@@ -9,7 +9,7 @@ internal sealed class CommonOptions
 {
     public CommonOptions(RootCommand root)
     {
-        foreach (var option in new Option[] { Address, Namespace, NoUnpack, Snapshotter, NoPin, BaseName, DecoderMemory, LogLevel, LogFormat })
+        foreach (var option in new Option[] { Address, Namespace, NoUnpack, NoUnpackAhead, Snapshotter, NoPin, BaseName, DecoderMemory, LogLevel, LogFormat })
         {
             option.Recursive = true;
             root.Options.Add(option);
@@ -31,6 +31,11 @@ internal sealed class CommonOptions
     };
 
     public Option<bool> NoUnpack { get; } = new("--no-unpack") { Description = "do not unpack layers into the snapshotter" };
+
+    public Option<bool> NoUnpackAhead { get; } = new("--no-unpack-ahead")
+    {
+        Description = "unpack only after the whole archive is read (as ctr does), not while it is read",
+    };
 
     public Option<string> Snapshotter { get; } = new("--snapshotter")
     {
@@ -77,6 +82,7 @@ internal sealed class CommonOptions
     public ImportOptions Import(ParseResult parse) => new()
     {
         Unpack = !parse.GetValue(NoUnpack),
+        UnpackAhead = !parse.GetValue(NoUnpackAhead),
         Snapshotter = parse.GetValue(Snapshotter)!,
         Pin = !parse.GetValue(NoPin),
         BaseName = parse.GetValue(BaseName),

@@ -20,12 +20,15 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
     private readonly ArchiveLimits _limits;
     private readonly SemaphoreSlim _slots;
     private readonly List<Task> _commits = [];
+    private readonly IStoredBlobObserver? _observer;
     private long _capturedJson;
     private int _sequence;
 
     /// <param name="refPrefix">Unique to this import, so concurrent imports never share an ingest ref.</param>
-    public ContentIngest(IContentIngester store, string refPrefix, ContentIngestOptions options, ArchiveLimits limits)
+    /// <param name="observer">Told of each stored blob and its commit, in archive order (the unpack-ahead stage).</param>
+    public ContentIngest(IContentIngester store, string refPrefix, ContentIngestOptions options, ArchiveLimits limits, IStoredBlobObserver? observer = null)
     {
+        _observer = observer;
         _store = store;
         _refPrefix = refPrefix;
         _options = options;
@@ -66,6 +69,7 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
                     return await IngestAsync(path, bytes, cancellationToken);
                 }
 
+                _observer?.OnStored(path, existing, Task.CompletedTask);
                 return existing;
             }
 
@@ -78,8 +82,11 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
             var committing = writer;
             writer = null;
             released = true;
-            _commits.Add(CommitAsync(committing, size, digest, cancellationToken));
-            return new StoredBlob(digest, size, header, json);
+            var commit = CommitAsync(committing, size, digest, cancellationToken);
+            _commits.Add(commit);
+            var stored = new StoredBlob(digest, size, header, json);
+            _observer?.OnStored(path, stored, commit);
+            return stored;
         }
         finally
         {
@@ -115,7 +122,9 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
         }
 
         var array = bytes.ToArray();
-        return new StoredBlob(digest, bytes.Length, array.AsMemory(0, Math.Min(HeaderBytes, array.Length)), array);
+        var stored = new StoredBlob(digest, bytes.Length, array.AsMemory(0, Math.Min(HeaderBytes, array.Length)), array);
+        _observer?.OnStored(path, stored, Task.CompletedTask);
+        return stored;
     }
 
     public async ValueTask CompleteAsync(CancellationToken cancellationToken)

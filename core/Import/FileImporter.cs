@@ -77,7 +77,11 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
     {
         var content = backend.Content(lease);
         var warnings = new List<string>();
-        await using var ingest = new ContentIngest(content, lease, options.Ingest, options.Limits);
+        var unpacker = options.Unpack ? new Unpacker(backend.Snapshotter(options.Snapshotter, lease), backend.Differ(lease), content) : null;
+        await using var ahead = unpacker is not null && options.UnpackAhead
+            ? new UnpackAhead(unpacker, options.Host, cancellationToken)
+            : null;
+        await using var ingest = new ContentIngest(content, lease, options.Ingest, options.Limits, ahead);
 
         ArchiveContents archive;
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
@@ -112,9 +116,14 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         var records = Name(path, walk, warnings);
 
         var unpacked = 0;
-        if (options.Unpack)
+        if (unpacker is not null)
         {
-            var unpacker = new Unpacker(backend.Snapshotter(options.Snapshotter, lease), backend.Differ(lease), content);
+            if (ahead is not null)
+            {
+                await ahead.StopAsync();
+                unpacked = ahead.LayersApplied;
+            }
+
             var targets = records.Select(r => r.Entry).DistinctBy(e => e.Target.Digest).ToList();
             foreach (var entry in targets)
             {
@@ -126,7 +135,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
 
                 try
                 {
-                    unpacked += await unpacker.UnpackAsync(entry.HostManifest, cancellationToken);
+                    unpacked += await unpacker.UnpackAsync(entry.HostManifest, ahead?.Committed, cancellationToken);
                 }
                 catch (Containerd.ContainerdException ex) when (ex.Kind == Containerd.ErrorKind.NotFound)
                 {

@@ -10,6 +10,9 @@ public sealed record ImportOptions
 {
     public bool Unpack { get; init; } = true;
 
+    /// <summary>Apply layers while the archive is still being read (<see cref="Unpack.UnpackAhead"/>), not only after it.</summary>
+    public bool UnpackAhead { get; init; } = true;
+
     public string Snapshotter { get; init; } = "overlayfs";
 
     public bool Pin { get; init; } = true;

@@ -10,9 +10,13 @@ public static class ChainId
         var chain = new Digest[diffIds.Count];
         for (var i = 0; i < diffIds.Count; i++)
         {
-            chain[i] = i == 0 ? diffIds[0] : Digest.FromString(chain[i - 1].Value + " " + diffIds[i].Value);
+            chain[i] = Next(i == 0 ? null : chain[i - 1], diffIds[i]);
         }
 
         return chain;
     }
+
+    /// <summary>The chain ID of <paramref name="diffId"/> applied on <paramref name="parent"/> (null: the first layer).</summary>
+    public static Digest Next(Digest? parent, Digest diffId) =>
+        parent is { } p ? Digest.FromString(p.Value + " " + diffId.Value) : diffId;
 }

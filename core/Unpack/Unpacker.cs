@@ -14,8 +14,20 @@ namespace Imageimportd.Unpack;
 /// </summary>
 public sealed class Unpacker(ISnapshotter snapshotter, IDiffApplier differ, IContentInfoStore content)
 {
+    /// <summary>True when the snapshot for this chain ID is already committed.</summary>
+    public ValueTask<bool> ExistsAsync(Digest chainId, CancellationToken cancellationToken) =>
+        snapshotter.ExistsAsync(chainId.Value, cancellationToken);
+
     /// <summary>Returns the number of layers applied (0 when every snapshot already existed).</summary>
-    public async Task<int> UnpackAsync(ResolvedManifest image, CancellationToken cancellationToken)
+    public Task<int> UnpackAsync(ResolvedManifest image, CancellationToken cancellationToken) =>
+        UnpackAsync(image, null, cancellationToken);
+
+    /// <summary>
+    /// Returns the number of layers applied (0 when every snapshot already existed). A chain in
+    /// <paramref name="appliedEarlier"/> was committed earlier in this import (by <see cref="UnpackAhead"/>): its layer
+    /// blob is labelled as if applied now, so the labels are those of a plain unpack whichever stage did the work.
+    /// </summary>
+    public async Task<int> UnpackAsync(ResolvedManifest image, IReadOnlySet<Digest>? appliedEarlier, CancellationToken cancellationToken)
     {
         var diffIds = image.Config.DiffIds;
         var layers = image.Manifest.Layers.Where(l => MediaTypes.IsLayer(l.MediaType)).ToList();
@@ -30,11 +42,16 @@ public sealed class Unpacker(ISnapshotter snapshotter, IDiffApplier differ, ICon
         {
             if (await snapshotter.ExistsAsync(chain[i].Value, cancellationToken))
             {
+                if (appliedEarlier?.Contains(chain[i]) == true)
+                {
+                    await LabelUncompressedAsync(layers[i], diffIds[i], cancellationToken);
+                }
+
                 continue;
             }
 
             await ApplyAsync(layers[i], diffIds[i], chain[i], i == 0 ? null : chain[i - 1].Value, cancellationToken);
-            await content.UpdateLabelsAsync(layers[i].Digest, new Dictionary<string, string> { [ContentLabels.Uncompressed] = diffIds[i].Value }, cancellationToken);
+            await LabelUncompressedAsync(layers[i], diffIds[i], cancellationToken);
             applied++;
         }
 
@@ -48,6 +65,18 @@ public sealed class Unpacker(ISnapshotter snapshotter, IDiffApplier differ, ICon
 
         return applied;
     }
+
+    /// <summary>
+    /// Applies one layer onto the committed snapshot <paramref name="parent"/> (null for the first layer) and commits it
+    /// as <paramref name="chainId"/>. Fails with <see cref="InvalidDataException"/> when the applied diff is not
+    /// <paramref name="diffId"/>, leaving no snapshot. Labels nothing: <see cref="UnpackAsync"/> labels the blob the
+    /// image names, as containerd's unpacker would.
+    /// </summary>
+    public Task ApplyLayerAsync(Descriptor layer, Digest diffId, Digest chainId, Digest? parent, CancellationToken cancellationToken) =>
+        ApplyAsync(layer, diffId, chainId, parent?.Value, cancellationToken);
+
+    private ValueTask LabelUncompressedAsync(Descriptor layer, Digest diffId, CancellationToken cancellationToken) =>
+        content.UpdateLabelsAsync(layer.Digest, new Dictionary<string, string> { [ContentLabels.Uncompressed] = diffId.Value }, cancellationToken);
 
     private async Task ApplyAsync(Descriptor layer, Digest diffId, Digest chainId, string? parent, CancellationToken cancellationToken)
     {

@@ -486,7 +486,7 @@ public sealed class FileImporterTests
     }
 
     [Test]
-    public async Task ImportAsync_StoreHasCompressedTwinOfLayer_ManifestUsesItAndUnpackAppliesIt()
+    public async Task ImportAsync_StoreHasCompressedTwinOfLayer_ManifestUsesItAndItGetsTheLabels()
     {
         // Arrange: an earlier pull left gzip(layer) labelled with the layer's uncompressed digest.
         using var temp = new TempDirectory();
@@ -505,8 +505,12 @@ public sealed class FileImporterTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(manifest.Layers.Single(), Is.EqualTo(new Descriptor(MediaTypes.DockerLayerGzip, gzDigest, gz.Length)));
-            Assert.That(backend.DiffApplier.Applied.Single().Layer.Digest, Is.EqualTo(gzDigest));
+            Assert.That(backend.SnapshotterNamed("overlayfs").CommittedNames, Is.EqualTo(new[] { layer.DiffId.Value }));
             Assert.That(result.LayersUnpacked, Is.EqualTo(1));
+            // Labels as containerd's unpacker leaves them: on the blob the manifest names, and only there. (Unpack-ahead
+            // may apply the identical plain blob, the config's diff ID, before the manifest exists.)
+            Assert.That(backend.ContentStore.LabelsOf(gzDigest)[ContentLabels.Uncompressed], Is.EqualTo(layer.DiffId.Value));
+            Assert.That(backend.ContentStore.LabelsOf(layer.BlobDigest), Does.Not.ContainKey(ContentLabels.Uncompressed));
         }
     }
 
@@ -590,6 +594,49 @@ public sealed class FileImporterTests
             Assert.That(backend.LeaseManager.Active, Is.Empty);
             Assert.That(backend.LeaseManager.Deleted[0], Is.EqualTo(orphan), "the orphan goes first, before the next import's own lease");
             Assert.That(backend.LeaseManager.Deleted, Has.Count.EqualTo(2));
+        }
+    }
+
+    /// <summary>The order skopeo and podman write a docker-archive in: layers as &lt;hex&gt;.tar bottom-up, config, manifest.json.</summary>
+    private static byte[] SkopeoStyleDockerArchive(TestImage image, string repoTag)
+    {
+        using var tar = new TarBuilder();
+        foreach (var layer in image.Layers)
+        {
+            tar.File(layer.DiffId.Hex + ".tar", layer.Blob);
+        }
+
+        tar.File(image.ConfigDigest.Hex + ".json", image.Config);
+        var layers = string.Join(",", image.Layers.Select(l => $"\"{l.DiffId.Hex}.tar\""));
+        tar.File("manifest.json", $"[{{\"Config\":\"{image.ConfigDigest.Hex}.json\",\"RepoTags\":[\"{repoTag}\"],\"Layers\":[{layers}]}}]");
+        return tar.ToArray();
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task ImportAsync_SkopeoStyleDockerArchive_SameImageAndSnapshotsWithOrWithoutUnpackAhead(bool ahead)
+    {
+        // Arrange
+        using var temp = new TempDirectory();
+        var image = ImageBuilder.Image(ImageBuilder.Layer("base"), ImageBuilder.Layer("mid"), ImageBuilder.Layer("app"));
+        var path = temp.Write("app.tar", SkopeoStyleDockerArchive(image, "app:1"));
+        var backend = new InMemoryBackend();
+        var chain = ChainId.Chain([.. image.Layers.Select(l => l.DiffId)]);
+
+        // Act
+        var result = await ImportAsync(backend, path, Options with { UnpackAhead = ahead });
+
+        // Assert
+        var snapshots = backend.SnapshotterNamed("overlayfs");
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(result.Images.Select(i => i.Name), Is.EqualTo(new[] { "docker.io/library/app:1", $"docker.io/library/app@{result.Images[0].Target.Digest}" }));
+            Assert.That(result.LayersUnpacked, Is.EqualTo(3));
+            Assert.That(snapshots.CommittedNames, Is.EquivalentTo(chain.Select(c => c.Value)));
+            Assert.That(snapshots.ActiveKeys, Is.Empty);
+            Assert.That(backend.DiffApplier.Applied, Has.Count.EqualTo(3));
+            Assert.That(backend.ContentStore.LabelsOf(image.ConfigDigest)["containerd.io/gc.ref.snapshot.overlayfs"], Is.EqualTo(chain[2].Value));
+            Assert.That(image.Layers.Select(l => backend.ContentStore.LabelsOf(l.BlobDigest)[ContentLabels.Uncompressed]), Is.EqualTo(image.Layers.Select(l => l.DiffId.Value)));
         }
     }
 }
