@@ -103,6 +103,16 @@ public sealed class CtrParityTests
             Assert.That(check.Unpacked, Is.True, $"{check.Name} is not unpacked");
         }
 
+        // ctr's blobs carry the same labels in ours (GC references; uncompressed digests set by the unpack, whichever
+        // stage applied the layer). Ours may briefly hold more: archive files no image names (skopeo's legacy
+        // <id>/json) stay under the import's lease until containerd's next GC.
+        var ourContent = (await ours.ListContentAsync().Bounded()).ToDictionary(c => c.Digest);
+        foreach (var record in await theirs.ListContentAsync().Bounded())
+        {
+            Assert.That(ourContent, Does.ContainKey(record.Digest));
+            Assert.That(ourContent[record.Digest].Labels, Is.EquivalentTo(record.Labels), $"labels of {record.Digest}");
+        }
+
         var leases = await ours.LeasesAsync().Bounded();
         Assert.That(leases.Where(l => l.Id.StartsWith("imageimportd-", StringComparison.Ordinal)), Is.Empty, "import lease left behind");
     }
