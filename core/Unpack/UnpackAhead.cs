@@ -145,6 +145,13 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
                 return;
             }
 
+            if (_guess is not null)
+            {
+                // From here on the configs say what the order is.
+                _plans.Remove(_guess);
+                _guess = null;
+            }
+
             if (!_host.Runs(config.Platform) || _plans.Any(p => p.Config == digest))
             {
                 return;
@@ -158,12 +165,6 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
             }
 
             _plans.Add(known);
-            if (_guess is not null)
-            {
-                // From here on the configs say what the order is.
-                _plans.Remove(_guess);
-                _guess = null;
-            }
         }
         catch (InvalidDataException)
         {
@@ -237,13 +238,9 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
                 continue;
             }
 
-            if (!blob.Committed.IsCompletedSuccessfully)
-            {
-                plan.Dead = true;
-                continue;
-            }
-
-            return new Step(plan, layer, slot.DiffId, ChainId.Next(plan.Parent, slot.DiffId));
+            // A blob that is not in the store (not sent for its compressed twin, or its commit failed) cannot be applied,
+            // but its snapshot may already be there, and then the layers above it can go on.
+            return new Step(plan, blob.Committed.IsCompletedSuccessfully ? layer : null, slot.DiffId, ChainId.Next(plan.Parent, slot.DiffId));
         }
 
         return null;
@@ -255,6 +252,16 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
         {
             if (!_present.Contains(step.ChainId) && !await _unpacker.ExistsAsync(step.ChainId, token))
             {
+                if (step.Layer is null)
+                {
+                    lock (_gate)
+                    {
+                        step.Plan.Dead = true;
+                    }
+
+                    return;
+                }
+
                 await _unpacker.ApplyLayerAsync(step.Layer, step.DiffId, step.ChainId, step.Plan.Parent, token);
                 _committed.Add(step.ChainId);
                 Interlocked.Increment(ref _applied);
@@ -282,7 +289,8 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
     /// <summary>One layer of a plan: its blob once known, and the diff ID it must apply as.</summary>
     private sealed record Slot(Descriptor? Layer, Digest DiffId);
 
-    private sealed record Step(Plan Plan, Descriptor Layer, Digest DiffId, Digest ChainId);
+    /// <summary>Applies <see cref="Layer"/> as <see cref="ChainId"/>; with no layer, only finds that snapshot present.</summary>
+    private sealed record Step(Plan Plan, Descriptor? Layer, Digest DiffId, Digest ChainId);
 
     /// <summary>A layer order: an image config's (<see cref="Config"/> set), or the archive's own (a guess).</summary>
     private sealed class Plan

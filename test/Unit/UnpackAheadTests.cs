@@ -38,8 +38,6 @@ public sealed class UnpackAheadTests
         public async ValueTask DisposeAsync() => await Ahead.DisposeAsync();
     }
 
-    
-
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + TimeoutExtensions.Limit;
@@ -113,6 +111,25 @@ public sealed class UnpackAheadTests
 
         // Assert
         Assert.That(rig.Differ.Applied, Is.Empty);
+    }
+
+    [Test]
+    public async Task OnStored_BlobNotStoredButItsSnapshotExists_GoesOnWithTheLayersAbove()
+    {
+        // Arrange: the base layer was not sent (its compressed twin stands in), and its snapshot is there from a pull.
+        await using var rig = new Rig();
+        var image = ImageBuilder.Image(ImageBuilder.Layer("base"), ImageBuilder.Layer("app"));
+        var chain = ChainId.Chain([.. image.Layers.Select(l => l.DiffId)]);
+        await rig.Snapshotter.PrepareAsync("setup", null, CancellationToken.None).WithTimeout();
+        await rig.Snapshotter.CommitAsync(chain[0].Value, "setup", CancellationToken.None).WithTimeout();
+
+        // Act
+        rig.Stored($"{image.Layers[0].DiffId.Hex}.tar", image.Layers[0].Blob, Task.FromCanceled(new CancellationToken(canceled: true)));
+        rig.Stored($"{image.Layers[1].DiffId.Hex}.tar", image.Layers[1].Blob);
+        await WaitUntilAsync(() => rig.Snapshotter.CommittedNames.Contains(chain[1].Value)).WithTimeout();
+
+        // Assert
+        Assert.That(rig.Differ.Applied.Select(a => a.Layer.Digest), Is.EqualTo(new[] { image.Layers[1].BlobDigest }));
     }
 
     [Test]
@@ -192,6 +209,23 @@ public sealed class UnpackAheadTests
         rig.Stored($"blobs/sha256/{image.ConfigDigest.Hex}", image.Config);
         rig.Stored($"blobs/sha256/{image.ManifestDigest.Hex}", image.Manifest);
         rig.Stored($"blobs/sha256/{image.Layers[0].BlobDigest.Hex}", image.Layers[0].Blob);
+        await Task.Delay(50);
+        await rig.Ahead.StopAsync().WithTimeout();
+
+        // Assert
+        Assert.That(rig.Differ.Applied, Is.Empty);
+    }
+
+    [Test]
+    public async Task OnStored_ConfigForAnotherPlatformBeforeLayers_StopsGuessing()
+    {
+        // Arrange: a docker-archive of an arm64 image whose config comes first: its layers are not for this host.
+        await using var rig = new Rig();
+        var image = ImageBuilder.Image(ImageBuilder.LinuxArm64, ImageBuilder.Layer("base"));
+
+        // Act
+        rig.Stored($"{image.ConfigDigest.Hex}.json", image.Config);
+        rig.Stored($"{image.Layers[0].DiffId.Hex}.tar", image.Layers[0].Blob);
         await Task.Delay(50);
         await rig.Ahead.StopAsync().WithTimeout();
 
