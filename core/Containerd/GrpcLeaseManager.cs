@@ -28,6 +28,12 @@ public sealed class GrpcLeaseManager(ContainerdClient client) : ILeaseManager
         }
     }
 
+    public async ValueTask AddContentAsync(string id, Oci.Digest digest, CancellationToken cancellationToken)
+    {
+        var request = new AddResourceRequest { Id = id, Resource = new Resource { Id = digest.Value, Type = "content" } };
+        await ContainerdErrors.Call($"add {digest} to lease {id}", client.Leases.AddResourceAsync(request, client.Headers(null), cancellationToken: cancellationToken));
+    }
+
     public async ValueTask<IReadOnlyList<(string Id, IReadOnlyDictionary<string, string> Labels)>> ListAsync(IReadOnlyList<string> filters, CancellationToken cancellationToken)
     {
         var request = new ListRequest();

@@ -21,14 +21,21 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
     private readonly SemaphoreSlim _slots;
     private readonly List<Task> _commits = [];
     private readonly IStoredBlobObserver? _observer;
+    private readonly ILayerTwins? _twins;
     private long _capturedJson;
     private int _sequence;
 
     /// <param name="refPrefix">Unique to this import, so concurrent imports never share an ingest ref.</param>
     /// <param name="observer">Told of each stored blob and its commit, in archive order (the unpack-ahead stage).</param>
-    public ContentIngest(IContentIngester store, string refPrefix, ContentIngestOptions options, ArchiveLimits limits, IStoredBlobObserver? observer = null)
+    /// <param name="twins">
+    /// When given, a blob of at least one chunk that is named by a digest hint the store lacks, but whose compressed twin the
+    /// store has, is only hashed, not sent (see <see cref="ILayerTwins"/>); bytes that turn out not to match the hint fail
+    /// the ingest with <see cref="HintMismatchException"/>, and the import runs again without twins.
+    /// </param>
+    public ContentIngest(IContentIngester store, string refPrefix, ContentIngestOptions options, ArchiveLimits limits, IStoredBlobObserver? observer = null, ILayerTwins? twins = null)
     {
         _observer = observer;
+        _twins = twins;
         _store = store;
         _refPrefix = refPrefix;
         _options = options;
@@ -71,6 +78,16 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
 
                 _observer?.OnStored(path, existing, Task.CompletedTask);
                 return existing;
+            }
+
+            if (claimed is null && hint is { } named && _twins is not null && size >= _options.ChunkBytes
+                && await _twins.HoldAsync(named, cancellationToken))
+            {
+                await writer.DisposeAsync();
+                writer = null;
+                _slots.Release();
+                released = true;
+                return await HashUnsentAsync(path, size, named, data, cancellationToken);
             }
 
             var (digest, header, json) = await StreamAsync(path, size, data, writer, cancellationToken);
@@ -239,6 +256,53 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
             ArrayPool<byte>.Shared.Return(a);
             ArrayPool<byte>.Shared.Return(b);
         }
+    }
+
+    /// <summary>
+    /// Reads and hashes a layer that is not sent because the store has its compressed twin. The observer is told with a
+    /// commit that never succeeds: the blob itself will not be in the store.
+    /// </summary>
+    private async ValueTask<StoredBlob> HashUnsentAsync(string path, long size, Digest named, Stream data, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(_options.ChunkBytes, Math.Max(size, 1)));
+        byte[] header = [];
+        long done = 0;
+        try
+        {
+            while (done < size)
+            {
+                var want = (int)Math.Min(buffer.Length, size - done);
+                var n = await data.ReadAtLeastAsync(buffer.AsMemory(0, want), want, throwOnEndOfStream: false, cancellationToken);
+                if (n < want)
+                {
+                    throw new InvalidDataException($"truncated archive: {path} ends after {done + n} of {size} bytes");
+                }
+
+                if (done == 0)
+                {
+                    header = buffer.AsSpan(0, Math.Min(HeaderBytes, n)).ToArray();
+                }
+
+                hash.AppendData(buffer, 0, n);
+                done += n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        var actual = Digest.Sha256FromHash(hash.GetHashAndReset());
+        if (actual != named)
+        {
+            throw new HintMismatchException(path, named, actual);
+        }
+
+        BlobsSkipped++;
+        var blob = new StoredBlob(named, size, header, null);
+        _observer?.OnStored(path, blob, Task.FromCanceled(new CancellationToken(canceled: true)));
+        return blob;
     }
 
     private async ValueTask<StoredBlob> ReadExistingAsync(string path, long size, Digest claimed, bool verify, Stream data, CancellationToken cancellationToken)

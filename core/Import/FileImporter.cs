@@ -39,7 +39,15 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         }, cancellationToken);
         try
         {
-            return await ImportUnderLeaseAsync(path, lease, clock, cancellationToken);
+            try
+            {
+                return await ImportUnderLeaseAsync(path, lease, clock, twins: true, cancellationToken);
+            }
+            catch (HintMismatchException)
+            {
+                // A layer was skipped for a twin of what its name promised, and its bytes were something else.
+                return await ImportUnderLeaseAsync(path, lease, clock, twins: false, cancellationToken);
+            }
         }
         finally
         {
@@ -73,7 +81,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         }
     }
 
-    private async Task<ImportResult> ImportUnderLeaseAsync(string path, string lease, Stopwatch clock, CancellationToken cancellationToken)
+    private async Task<ImportResult> ImportUnderLeaseAsync(string path, string lease, Stopwatch clock, bool twins, CancellationToken cancellationToken)
     {
         var content = backend.Content(lease);
         var warnings = new List<string>();
@@ -81,7 +89,8 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         await using var ahead = unpacker is not null && options.UnpackAhead
             ? new UnpackAhead(unpacker, options.Host, cancellationToken)
             : null;
-        await using var ingest = new ContentIngest(content, lease, options.Ingest, options.Limits, ahead);
+        var layerTwins = twins ? new LeasedLayerTwins(content, backend.Leases, lease) : null;
+        await using var ingest = new ContentIngest(content, lease, options.Ingest, options.Limits, ahead, layerTwins);
 
         ArchiveContents archive;
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);

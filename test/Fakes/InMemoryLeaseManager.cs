@@ -1,5 +1,6 @@
 using Imageimportd.Containerd;
 using Imageimportd.Leases;
+using Imageimportd.Oci;
 
 namespace Imageimportd.Tests.Fakes;
 
@@ -13,6 +14,7 @@ public sealed class InMemoryLeaseManager : ILeaseManager
     private readonly Dictionary<string, IReadOnlyDictionary<string, string>> _active = new(StringComparer.Ordinal);
     private readonly List<(string Id, IReadOnlyDictionary<string, string> Labels)> _created = [];
     private readonly List<string> _deleted = [];
+    private readonly List<(string, Digest)> _content = [];
 
     /// <summary>When it returns an exception for a lease id, deleting that lease fails with it (and the lease stays).</summary>
     public Func<string, ContainerdException?>? DeleteFault { get; set; }
@@ -101,6 +103,34 @@ public sealed class InMemoryLeaseManager : ILeaseManager
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    public ValueTask AddContentAsync(string id, Digest digest, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            if (!_active.ContainsKey(id))
+            {
+                throw new ContainerdException(ErrorKind.NotFound, $"lease {id}: not found");
+            }
+
+            _content.Add((id, digest));
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Every blob added to a lease with <see cref="AddContentAsync"/>, in order.</summary>
+    public IReadOnlyList<(string Lease, Digest Digest)> ContentAdded
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _content];
+            }
+        }
     }
 
     public ValueTask<IReadOnlyList<(string Id, IReadOnlyDictionary<string, string> Labels)>> ListAsync(IReadOnlyList<string> filters, CancellationToken cancellationToken)

@@ -597,17 +597,21 @@ public sealed class FileImporterTests
         }
     }
 
-    /// <summary>The order skopeo and podman write a docker-archive in: layers as &lt;hex&gt;.tar bottom-up, config, manifest.json.</summary>
-    private static byte[] SkopeoStyleDockerArchive(TestImage image, string repoTag)
+    /// <summary>
+    /// The order skopeo and podman write a docker-archive in: layers as &lt;hex&gt;.tar bottom-up (or under
+    /// <paramref name="layerNames"/>), config, manifest.json.
+    /// </summary>
+    private static byte[] SkopeoStyleDockerArchive(TestImage image, string repoTag, IReadOnlyList<string>? layerNames = null)
     {
+        var names = layerNames ?? [.. image.Layers.Select(l => l.DiffId.Hex + ".tar")];
         using var tar = new TarBuilder();
-        foreach (var layer in image.Layers)
+        for (var i = 0; i < image.Layers.Count; i++)
         {
-            tar.File(layer.DiffId.Hex + ".tar", layer.Blob);
+            tar.File(names[i], image.Layers[i].Blob);
         }
 
         tar.File(image.ConfigDigest.Hex + ".json", image.Config);
-        var layers = string.Join(",", image.Layers.Select(l => $"\"{l.DiffId.Hex}.tar\""));
+        var layers = string.Join(",", names.Select(n => $"\"{n}\""));
         tar.File("manifest.json", $"[{{\"Config\":\"{image.ConfigDigest.Hex}.json\",\"RepoTags\":[\"{repoTag}\"],\"Layers\":[{layers}]}}]");
         return tar.ToArray();
     }
@@ -637,6 +641,66 @@ public sealed class FileImporterTests
             Assert.That(backend.DiffApplier.Applied, Has.Count.EqualTo(3));
             Assert.That(backend.ContentStore.LabelsOf(image.ConfigDigest)["containerd.io/gc.ref.snapshot.overlayfs"], Is.EqualTo(chain[2].Value));
             Assert.That(image.Layers.Select(l => backend.ContentStore.LabelsOf(l.BlobDigest)[ContentLabels.Uncompressed]), Is.EqualTo(image.Layers.Select(l => l.DiffId.Value)));
+        }
+    }
+
+    [Test]
+    public async Task ImportAsync_StoreHasCompressedTwinOfNamedLayer_LayerIsNotSentAndTheTwinIsHeldByTheLease()
+    {
+        // Arrange: a pull left gzip(base) labelled with base's digest; the docker-archive names base <digest>.tar.
+        using var temp = new TempDirectory();
+        var layer = ImageBuilder.Layer("base");
+        var app = ImageBuilder.Layer("app");
+        var image = ImageBuilder.Image(layer, app);
+        var backend = new InMemoryBackend();
+        var gz = ImageBuilder.Gzip(layer.Tar);
+        var gzDigest = backend.ContentStore.Put(gz, new Dictionary<string, string> { [ContentLabels.Uncompressed] = layer.DiffId.Value });
+        var path = temp.Write("a.tar", SkopeoStyleDockerArchive(image, "a:1"));
+        var options = Options with { Ingest = new ContentIngestOptions { ChunkBytes = 1024 } };
+        var withoutTwin = await ImportAsync(new InMemoryBackend(), path, options);
+
+        // Act
+        var result = await ImportAsync(backend, path, options);
+
+        // Assert
+        var manifest = ImageJson.ParseManifest(backend.ContentStore.Get(result.Images[0].Target.Digest), "manifest");
+        var chain = ChainId.Chain([layer.DiffId, app.DiffId]);
+        var lease = backend.LeaseManager.Created.Single().Id;
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(backend.ContentStore.Contains(layer.BlobDigest), Is.False, "the layer was sent");
+            // Less the layer; the generated manifest, which names the gzip twin, may be a few bytes longer.
+            Assert.That(result.BytesSent, Is.InRange(withoutTwin.BytesSent - layer.Blob.Length, withoutTwin.BytesSent - layer.Blob.Length + 32));
+            Assert.That(backend.LeaseManager.ContentAdded, Is.EqualTo(new[] { (lease, gzDigest) }));
+            Assert.That(manifest.Layers[0], Is.EqualTo(new Descriptor(MediaTypes.DockerLayerGzip, gzDigest, gz.Length)));
+            Assert.That(backend.SnapshotterNamed("overlayfs").CommittedNames, Is.EquivalentTo(chain.Select(c => c.Value)));
+            Assert.That(result.Warnings, Is.Empty);
+        }
+    }
+
+    [Test]
+    public async Task ImportAsync_LayerNamedForATwinButHoldingOtherBytes_ImportsAgainAndStoresTheRealBytes()
+    {
+        // Arrange: the archive names its layer after "other", whose twin the store has; the bytes are "base".
+        using var temp = new TempDirectory();
+        var layer = ImageBuilder.Layer("base");
+        var other = ImageBuilder.Layer("other");
+        var image = ImageBuilder.Image(layer);
+        var backend = new InMemoryBackend();
+        backend.ContentStore.Put(ImageBuilder.Gzip(other.Tar), new Dictionary<string, string> { [ContentLabels.Uncompressed] = other.DiffId.Value });
+        var path = temp.Write("a.tar", SkopeoStyleDockerArchive(image, "a:1", [other.DiffId.Hex + ".tar"]));
+
+        // Act
+        var result = await ImportAsync(backend, path, Options with { Ingest = new ContentIngestOptions { ChunkBytes = 1024 } });
+
+        // Assert
+        var manifest = ImageJson.ParseManifest(backend.ContentStore.Get(result.Images[0].Target.Digest), "manifest");
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(manifest.Layers.Single().Digest, Is.EqualTo(layer.BlobDigest));
+            Assert.That(backend.ContentStore.Contains(layer.BlobDigest), Is.True);
+            Assert.That(backend.SnapshotterNamed("overlayfs").CommittedNames, Is.EqualTo(new[] { layer.DiffId.Value }));
+            Assert.That(backend.LeaseManager.Active, Is.Empty);
         }
     }
 }
