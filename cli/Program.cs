@@ -20,5 +20,7 @@ if (parse.Errors.Count > 0)
     return ExitCodes.Usage;
 }
 
+using var pacer = GcPacer.Start();
+
 // Verbs handle SIGTERM/SIGINT themselves (the daemon settles in-flight imports first), so no forced exit here.
 return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
