@@ -11,9 +11,7 @@ internal static class PullLists
 {
     public static IPullListHandler Create(ContainerdClient client, ImportOptions options, int parallel, ILogger log)
     {
-        var k8s = client.Options.Namespace == ContainerdOptions.DefaultNamespace
-            ? client
-            : new ContainerdClient(client.Options with { Namespace = ContainerdOptions.DefaultNamespace });
+        var k8s = client.ForNamespace(ContainerdOptions.DefaultNamespace);
         return new PullListHandler(new CriImagePuller(new CriImages(client)), k8s.ImageStore(), options.Pin, parallel, log);
     }
 }

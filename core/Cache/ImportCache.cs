@@ -26,7 +26,7 @@ public sealed class ImportCache
     private readonly Dictionary<string, ImportCacheEntry> _entries;
     private readonly TimeProvider _time;
 
-    private ImportCache(string filePath, Dictionary<string, ImportCacheEntry> entries, TimeProvider time, string? loadError)
+    private ImportCache(string? filePath, Dictionary<string, ImportCacheEntry> entries, TimeProvider time, string? loadError)
     {
         FilePath = filePath;
         _entries = entries;
@@ -34,7 +34,8 @@ public sealed class ImportCache
         LoadError = loadError;
     }
 
-    public string FilePath { get; }
+    /// <summary>Null for a cache kept in memory only.</summary>
+    public string? FilePath { get; }
 
     /// <summary>True when the file existed but could not be read as a cache; the cache started empty.</summary>
     public bool LoadedCorrupt => LoadError is not null;
@@ -55,6 +56,9 @@ public sealed class ImportCache
     }
 
     public static string DefaultPath(string imagesDirectory) => Path.Combine(Path.GetFullPath(imagesDirectory), DefaultFileName);
+
+    /// <summary>A cache kept in memory only (<c>watch --no-cache</c>): nothing is read, and nothing may be saved.</summary>
+    public static ImportCache InMemory(TimeProvider time) => new(null, new(StringComparer.Ordinal), time, null);
 
     /// <summary>Loads the cache; a missing or empty file is an empty cache (k3s lets users touch the file).</summary>
     public static ImportCache Load(string filePath, TimeProvider time)
@@ -133,9 +137,10 @@ public sealed class ImportCache
     /// <summary>Writes the cache atomically. Throws <see cref="ImportCacheWriteException"/> when it cannot.</summary>
     public void Save()
     {
+        var filePath = FilePath ?? throw new InvalidOperationException("an in-memory import cache is never saved");
         lock (_lock)
         {
-            var directory = Path.GetDirectoryName(FilePath)!;
+            var directory = Path.GetDirectoryName(filePath)!;
             // A dot name, so the scan (which skips dot files) never takes a half-written cache for an archive.
             var temp = Path.Combine(directory, $"{DefaultFileName}.tmp-{Environment.ProcessId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}");
             try
@@ -150,7 +155,7 @@ public sealed class ImportCache
                     stream.Flush(flushToDisk: true);
                 }
 
-                File.Move(temp, FilePath, overwrite: true);
+                File.Move(temp, filePath, overwrite: true);
                 // Without it the rename may not survive a power cut; failing to sync is not worth failing the save.
                 DirectorySync.Sync(directory);
             }
@@ -165,7 +170,7 @@ public sealed class ImportCache
                     // Nothing more to do: the temp file could not be created there in the first place.
                 }
 
-                throw new ImportCacheWriteException(FilePath, ex);
+                throw new ImportCacheWriteException(filePath, ex);
             }
         }
     }

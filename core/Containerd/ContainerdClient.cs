@@ -21,6 +21,7 @@ public sealed class ContainerdClient : IDisposable
     private const string LeaseHeader = "containerd-lease";
 
     private readonly GrpcChannel _channel;
+    private readonly bool _ownsChannel = true;
 
     public ContainerdClient(ContainerdOptions options)
     {
@@ -55,13 +56,25 @@ public sealed class ContainerdClient : IDisposable
             MaxSendMessageSize = 16 << 20,
             DisposeHttpClient = true,
         });
-        Content = new ContentApi.ContentClient(_channel);
-        Images = new ImagesApi.ImagesClient(_channel);
-        Leases = new LeasesApi.LeasesClient(_channel);
-        Snapshots = new SnapshotsApi.SnapshotsClient(_channel);
-        Diff = new DiffApi.DiffClient(_channel);
-        Version = new VersionApi.VersionClient(_channel);
+        (Content, Images, Leases, Snapshots, Diff, Version) = Clients(_channel);
     }
+
+    /// <summary>A view of <paramref name="other"/> for another namespace, over its connection (which stays <paramref name="other"/>'s).</summary>
+    private ContainerdClient(ContainerdClient other, string containerdNamespace)
+    {
+        Options = other.Options with { Namespace = containerdNamespace };
+        SocketPath = other.SocketPath;
+        _channel = other._channel;
+        _ownsChannel = false;
+        (Content, Images, Leases, Snapshots, Diff, Version) = Clients(_channel);
+    }
+
+    private static (ContentApi.ContentClient, ImagesApi.ImagesClient, LeasesApi.LeasesClient, SnapshotsApi.SnapshotsClient, DiffApi.DiffClient, VersionApi.VersionClient) Clients(GrpcChannel channel) =>
+        (new(channel), new(channel), new(channel), new(channel), new(channel), new(channel));
+
+    /// <summary>The same connection, in another namespace; disposing the view leaves the connection to this client.</summary>
+    public ContainerdClient ForNamespace(string containerdNamespace) =>
+        containerdNamespace == Options.Namespace ? this : new ContainerdClient(this, containerdNamespace);
 
     public ContainerdOptions Options { get; }
 
@@ -111,5 +124,11 @@ public sealed class ContainerdClient : IDisposable
 
     public IDiffApplier DiffApplier(string? lease) => new GrpcDiffApplier(this, lease);
 
-    public void Dispose() => _channel.Dispose();
+    public void Dispose()
+    {
+        if (_ownsChannel)
+        {
+            _channel.Dispose();
+        }
+    }
 }

@@ -49,7 +49,7 @@ public sealed class WatchDaemon : IDisposable
         _probe = probe ?? StatFileProbe.Instance;
         _queue = new ImportQueue(_probe, time, new ImportQueueOptions { SettleTime = options.SettleTime, MaxConcurrency = Math.Max(1, options.Parallel) });
         _persistCache = options.CachePath is not null;
-        _cache = ImportCache.Load(options.CachePath ?? Path.Combine(_options.ImagesDirectory, ".no-cache-" + Guid.NewGuid().ToString("N")), time);
+        _cache = options.CachePath is { } cachePath ? ImportCache.Load(cachePath, time) : ImportCache.InMemory(time);
         if (_cache.LoadedCorrupt && _persistCache)
         {
             _log.Warning("import cache {Cache:l} is unreadable ({Reason:l}); starting empty, files will be re-imported", _cache.FilePath, _cache.LoadError);

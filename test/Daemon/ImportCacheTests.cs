@@ -70,7 +70,7 @@ public sealed partial class ImportCacheTests
         cache.Record(_dir.Combine("b.tar"), new FileStamp(20, May1), []);
         cache.Save();
 
-        using var json = JsonDocument.Parse(File.ReadAllBytes(cache.FilePath));
+        using var json = JsonDocument.Parse(File.ReadAllBytes(cache.FilePath!));
         foreach (var entry in json.RootElement.EnumerateObject())
         {
             Assert.That(Path.IsPathFullyQualified(entry.Name), Is.True);
@@ -92,7 +92,7 @@ public sealed partial class ImportCacheTests
         var cache = ImportCache.Load(ImportCache.DefaultPath(_dir.Path), _time);
         cache.Record(path, new FileStamp(10, May1 + 100), []);
         cache.Save();
-        var loaded = ImportCache.Load(cache.FilePath, _time);
+        var loaded = ImportCache.Load(cache.FilePath!, _time);
 
         foreach (var c in new[] { cache, loaded })
         {
@@ -115,7 +115,7 @@ public sealed partial class ImportCacheTests
         }
 
         Assert.That(Directory.GetFileSystemEntries(_dir.Path).Select(Path.GetFileName), Is.EqualTo(new[] { ".cache.json" }));
-        Assert.That(ImportCache.Load(cache.FilePath, _time).Entries, Has.Count.EqualTo(3));
+        Assert.That(ImportCache.Load(cache.FilePath!, _time).Entries, Has.Count.EqualTo(3));
     }
 
     [TestCase("{not json")]
@@ -195,7 +195,7 @@ public sealed partial class ImportCacheTests
         cache.Record("/x/b.tar", new FileStamp(2, May1), ["b:1"]);
         cache.Save();
 
-        var loaded = ImportCache.Load(cache.FilePath, _time);
+        var loaded = ImportCache.Load(cache.FilePath!, _time);
         Assert.That(loaded.Entries.Keys, Is.EquivalentTo(new[] { "/x/a.tar", "/x/b.tar" }));
     }
 
