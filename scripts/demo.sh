@@ -24,7 +24,14 @@ cp /etc/os-release "$work/src/files/"
 umoci insert --image "$work/src/layout:base" "$work/src/files" /etc/demo >/dev/null
 umoci config --image "$work/src/layout:base" --config.cmd /bin/sh --architecture amd64 --os linux >/dev/null
 skopeo copy -q "oci:$work/src/layout:base" "docker-archive:$work/images/00-demo.tar:docker.io/library/demo:1.0"
-umoci config --image "$work/src/layout:base" --tag app --config.cmd /bin/true >/dev/null
+# app is an image of its own: a docker-archive and an OCI archive sharing a layer would show containerd's
+# uncompressed-label substitution, which makes the docker image's digest depend on what was imported before
+# (ctr does the same; see the README).
+mkdir -p "$work/src/app"
+cp /etc/hostname "$work/src/app/" 2>/dev/null || echo demo > "$work/src/app/hostname"
+umoci new --image "$work/src/layout:app" >/dev/null
+umoci insert --image "$work/src/layout:app" "$work/src/app" /etc/app >/dev/null
+umoci config --image "$work/src/layout:app" --config.cmd /bin/true --architecture amd64 --os linux >/dev/null
 skopeo copy -q "oci:$work/src/layout:app" "oci-archive:$work/images/10-app.tar:registry.local/team/app:2.0"
 # The same OCI archive again, gzip-compressed as a whole and named .tgz: the decoder is chosen by magic bytes.
 gzip -c "$work/images/10-app.tar" > "$work/images/20-app-copy.tgz"
