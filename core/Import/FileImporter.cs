@@ -127,10 +127,12 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         var unpacked = 0;
         if (unpacker is not null)
         {
+            HashSet<Digest>? appliedEarlier = null;
             if (ahead is not null)
             {
                 await ahead.StopAsync();
                 unpacked = ahead.LayersApplied;
+                appliedEarlier = [.. ahead.Committed];
             }
 
             var targets = records.Select(r => r.Entry).DistinctBy(e => e.Target.Digest).ToList();
@@ -144,7 +146,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
 
                 try
                 {
-                    unpacked += await unpacker.UnpackAsync(entry.HostManifest, ahead?.Committed, cancellationToken);
+                    unpacked += await unpacker.UnpackAsync(entry.HostManifest, appliedEarlier, cancellationToken);
                 }
                 catch (Containerd.ContainerdException ex) when (ex.Kind == Containerd.ErrorKind.NotFound)
                 {

@@ -25,9 +25,10 @@ public sealed class Unpacker(ISnapshotter snapshotter, IDiffApplier differ, ICon
     /// <summary>
     /// Returns the number of layers applied (0 when every snapshot already existed). A chain in
     /// <paramref name="appliedEarlier"/> was committed earlier in this import (by <see cref="UnpackAhead"/>): its layer
-    /// blob is labelled as if applied now, so the labels are those of a plain unpack whichever stage did the work.
+    /// blob is labelled as if applied now, and the chain is taken out of the set, so the labels are those of a plain
+    /// unpack (one label per applied chain, on the blob of the first image that needs it) whichever stage did the work.
     /// </summary>
-    public async Task<int> UnpackAsync(ResolvedManifest image, IReadOnlySet<Digest>? appliedEarlier, CancellationToken cancellationToken)
+    public async Task<int> UnpackAsync(ResolvedManifest image, ISet<Digest>? appliedEarlier, CancellationToken cancellationToken)
     {
         var diffIds = image.Config.DiffIds;
         var layers = image.Manifest.Layers.Where(l => MediaTypes.IsLayer(l.MediaType)).ToList();
@@ -42,7 +43,7 @@ public sealed class Unpacker(ISnapshotter snapshotter, IDiffApplier differ, ICon
         {
             if (await snapshotter.ExistsAsync(chain[i].Value, cancellationToken))
             {
-                if (appliedEarlier?.Contains(chain[i]) == true)
+                if (appliedEarlier?.Remove(chain[i]) == true)
                 {
                     await LabelUncompressedAsync(layers[i], diffIds[i], cancellationToken);
                 }

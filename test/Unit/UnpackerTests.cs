@@ -276,4 +276,32 @@ public sealed class UnpackerTests
 
         public ValueTask RemoveAsync(string key, CancellationToken cancellationToken) => inner.RemoveAsync(key, cancellationToken);
     }
+
+    [Test]
+    public async Task UnpackAsync_ChainAppliedEarlierSharedByTwoImages_LabelsOnlyTheFirstImagesBlob()
+    {
+        // Arrange: the same layer as a plain blob in one image and gzip in another; unpack ahead applied the chain.
+        var store = new InMemoryContentStore();
+        var layer = ImageBuilder.Layer("base");
+        var plain = Resolve(ImageBuilder.Image(layer), store);
+        var gzip = Resolve(ImageBuilder.Image(ImageBuilder.FromTar(layer.Tar, gzip: true)), store);
+        var snapshotter = new InMemorySnapshotter();
+        await snapshotter.PrepareAsync("ahead", null, CancellationToken.None).WithTimeout();
+        await snapshotter.CommitAsync(layer.DiffId.Value, "ahead", CancellationToken.None).WithTimeout();
+        var appliedEarlier = new HashSet<Digest> { layer.DiffId };
+        var unpacker = new Unpacker(snapshotter, new FakeDiffApplier(store), store);
+
+        // Act
+        var applied = await unpacker.UnpackAsync(plain, appliedEarlier, CancellationToken.None).WithTimeout()
+            + await unpacker.UnpackAsync(gzip, appliedEarlier, CancellationToken.None).WithTimeout();
+
+        // Assert: as containerd's unpacker: the blob it applied is labelled, the second image found the snapshot there.
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(applied, Is.Zero);
+            Assert.That(store.LabelsOf(layer.BlobDigest)[ContentLabels.Uncompressed], Is.EqualTo(layer.DiffId.Value));
+            Assert.That(store.LabelsOf(gzip.Manifest.Layers[0].Digest), Does.Not.ContainKey(ContentLabels.Uncompressed));
+            Assert.That(appliedEarlier, Is.Empty);
+        }
+    }
 }
