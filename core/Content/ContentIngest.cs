@@ -193,8 +193,12 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Reads an entry's bytes, hashing them and keeping its first bytes (and, when a writer is given, a small JSON
+    /// document whole), and sends them to <paramref name="writer"/>; with no writer it only reads and hashes.
+    /// </summary>
     private async ValueTask<(Digest Digest, ReadOnlyMemory<byte> Header, byte[]? Json)> StreamAsync(
-        string path, long size, Stream data, IContentWriter writer, CancellationToken cancellationToken)
+        string path, long size, Stream data, IContentWriter? writer, CancellationToken cancellationToken)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var chunk = (int)Math.Min(_options.ChunkBytes, Math.Max(size, 1));
@@ -219,7 +223,7 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
                 if (done == 0)
                 {
                     header = a.AsSpan(0, Math.Min(HeaderBytes, n)).ToArray();
-                    json = TryStartJson(size, a[0]);
+                    json = writer is null ? null : TryStartJson(size, a[0]);
                 }
 
                 hash.AppendData(a, 0, n);
@@ -228,10 +232,14 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
                     a.AsSpan(0, n).CopyTo(json.AsSpan((int)done));
                 }
 
-                await pending;
-                pending = writer.WriteAsync(a.AsMemory(0, n), cancellationToken);
+                if (writer is not null)
+                {
+                    await pending;
+                    pending = writer.WriteAsync(a.AsMemory(0, n), cancellationToken);
+                    BytesSent += n;
+                }
+
                 done += n;
-                BytesSent += n;
                 (a, b) = (b, a);
             }
 
@@ -264,36 +272,7 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
     /// </summary>
     private async ValueTask<StoredBlob> HashUnsentAsync(string path, long size, Digest named, Stream data, CancellationToken cancellationToken)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(_options.ChunkBytes, Math.Max(size, 1)));
-        byte[] header = [];
-        long done = 0;
-        try
-        {
-            while (done < size)
-            {
-                var want = (int)Math.Min(buffer.Length, size - done);
-                var n = await data.ReadAtLeastAsync(buffer.AsMemory(0, want), want, throwOnEndOfStream: false, cancellationToken);
-                if (n < want)
-                {
-                    throw new InvalidDataException($"truncated archive: {path} ends after {done + n} of {size} bytes");
-                }
-
-                if (done == 0)
-                {
-                    header = buffer.AsSpan(0, Math.Min(HeaderBytes, n)).ToArray();
-                }
-
-                hash.AppendData(buffer, 0, n);
-                done += n;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-
-        var actual = Digest.Sha256FromHash(hash.GetHashAndReset());
+        var (actual, header, _) = await StreamAsync(path, size, data, writer: null, cancellationToken);
         if (actual != named)
         {
             throw new HintMismatchException(path, named, actual);

@@ -131,7 +131,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
             if (ahead is not null)
             {
                 await ahead.StopAsync();
-                unpacked = ahead.LayersApplied;
+                unpacked = ahead.Committed.Count;
                 appliedEarlier = [.. ahead.Committed];
             }
 

@@ -36,7 +36,6 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
     private readonly Task _worker;
     private Plan? _guess = new();
     private bool _stopping;
-    private int _applied;
 
     public UnpackAhead(Unpacker unpacker, Platform host, CancellationToken cancellationToken)
     {
@@ -47,10 +46,7 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
         _worker = Task.Run(RunAsync, CancellationToken.None);
     }
 
-    /// <summary>Layers applied so far.</summary>
-    public int LayersApplied => Volatile.Read(ref _applied);
-
-    /// <summary>The chain IDs this stage committed; read it after <see cref="StopAsync"/>.</summary>
+    /// <summary>The chain IDs this stage committed, one per layer it applied; read it after <see cref="StopAsync"/>.</summary>
     public IReadOnlySet<Digest> Committed => _committed;
 
     /// <summary>The first fault a plan met (kept for diagnosis; the import does not fail on it).</summary>
@@ -264,7 +260,6 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
 
                 await _unpacker.ApplyLayerAsync(step.Layer, step.DiffId, step.ChainId, step.Plan.Parent, token);
                 _committed.Add(step.ChainId);
-                Interlocked.Increment(ref _applied);
             }
 
             lock (_gate)

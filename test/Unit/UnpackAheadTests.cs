@@ -71,7 +71,7 @@ public sealed class UnpackAheadTests
         {
             Assert.That(rig.Snapshotter.CommittedNames, Is.EquivalentTo(chain.Select(c => c.Value)));
             Assert.That(rig.Snapshotter.Prepared.Select(p => p.Parent), Is.EqualTo(new[] { null, chain[0].Value, chain[1].Value }));
-            Assert.That(rig.Ahead.LayersApplied, Is.EqualTo(3));
+            Assert.That(rig.Ahead.Committed, Has.Count.EqualTo(3));
             Assert.That(rig.Ahead.FirstFault, Is.Null);
             Assert.That(rig.Ahead.Committed, Is.EquivalentTo(chain));
             Assert.That(rig.Store.LabelsOf(image.Layers[2].BlobDigest), Does.Not.ContainKey(ContentLabels.Uncompressed), "the final pass labels the blob the image names");
@@ -279,7 +279,7 @@ public sealed class UnpackAheadTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(rig.Differ.Applied, Is.Empty);
-            Assert.That(rig.Ahead.LayersApplied, Is.Zero);
+            Assert.That(rig.Ahead.Committed, Is.Empty);
         }
     }
 
