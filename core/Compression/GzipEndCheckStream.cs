@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Hashing;
 
 namespace Imageimportd.Compression;
 
@@ -12,7 +13,7 @@ internal sealed class GzipEndCheckStream : ReadOnlyStream
 {
     private readonly Stream _gzip;
     private readonly BufferedInput _input;
-    private uint _crc;
+    private readonly Crc32 _crc = new();
     private long _length;
     private bool _checked;
 
@@ -44,7 +45,7 @@ internal sealed class GzipEndCheckStream : ReadOnlyStream
     {
         if (read > 0)
         {
-            _crc = Crc32.Append(_crc, buffer[..read]);
+            _crc.Append(buffer[..read]);
             _length += read;
         }
         else if (!buffer.IsEmpty && !_checked)
@@ -52,7 +53,7 @@ internal sealed class GzipEndCheckStream : ReadOnlyStream
             _checked = true;
             var tail = _input.Tail;
             if (_input.BytesRead < 18
-                || BinaryPrimitives.ReadUInt32LittleEndian(tail) != _crc
+                || BinaryPrimitives.ReadUInt32LittleEndian(tail) != _crc.GetCurrentHashAsUInt32()
                 || BinaryPrimitives.ReadUInt32LittleEndian(tail[4..]) != (uint)_length)
             {
                 throw new InvalidDataException(

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Hashing;
 
 namespace Imageimportd.Compression;
 
@@ -126,7 +127,7 @@ internal sealed class Lz4Decoder : IChunkDecoder
                         return written;
                     }
 
-                    if (_input.PeekUInt32(0) != _contentHash.GetCurrentHash())
+                    if (_input.PeekUInt32(0) != _contentHash.GetCurrentHashAsUInt32())
                     {
                         throw new InvalidDataException("lz4: content checksum mismatch (corrupt data)");
                     }
@@ -220,7 +221,7 @@ internal sealed class Lz4Decoder : IChunkDecoder
         }
 
         var descriptor = _input.Data[..length];
-        if (((XxHash32.Hash(descriptor[..^1]) >> 8) & 0xFF) != descriptor[^1])
+        if (((XxHash32.HashToUInt32(descriptor[..^1]) >> 8) & 0xFF) != descriptor[^1])
         {
             throw new InvalidDataException("lz4: frame header checksum mismatch (corrupt data)");
         }
@@ -243,7 +244,7 @@ internal sealed class Lz4Decoder : IChunkDecoder
         _contentSize = hasContentSize ? (long)BinaryPrimitives.ReadUInt64LittleEndian(descriptor[2..]) : -1;
         _produced = 0;
         _historyLength = 0;
-        _contentHash.Reset(0);
+        _contentHash.Reset();
         EnsureWindow(HistorySize + _blockMax);
         _input.Consume(length);
         _state = State.BlockHeader;
@@ -287,7 +288,7 @@ internal sealed class Lz4Decoder : IChunkDecoder
         }
 
         var block = _input.Data.Slice(4, size);
-        if (_blockChecksum && XxHash32.Hash(block) != _input.PeekUInt32(4 + size))
+        if (_blockChecksum && XxHash32.HashToUInt32(block) != _input.PeekUInt32(4 + size))
         {
             throw new InvalidDataException("lz4: block checksum mismatch (corrupt data)");
         }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Hashing;
 using System.Security.Cryptography;
 
 namespace Imageimportd.Compression;
@@ -8,8 +9,8 @@ internal sealed class XzCheck : IDisposable
 {
     private IncrementalHash? _sha256;
     private int _type;
-    private uint _crc32;
-    private ulong _crc64;
+    private readonly Crc32 _crc32 = new();
+    private readonly Crc64 _crc64 = new(XzCrc64.Parameters);
 
     /// <summary>Size of the stored check for a supported type, or -1 for types xz defines but this decoder does not know.</summary>
     public static int SizeOf(int type) => type switch
@@ -33,8 +34,8 @@ internal sealed class XzCheck : IDisposable
     public void Reset(int type)
     {
         _type = type;
-        _crc32 = 0;
-        _crc64 = 0;
+        _crc32.Reset();
+        _crc64.Reset();
         if (type == 10)
         {
             _sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -46,10 +47,10 @@ internal sealed class XzCheck : IDisposable
         switch (_type)
         {
             case 1:
-                _crc32 = Crc32.Append(_crc32, data);
+                _crc32.Append(data);
                 break;
             case 4:
-                _crc64 = Crc64.Append(_crc64, data);
+                _crc64.Append(data);
                 break;
             case 10:
                 _sha256!.AppendData(data);
@@ -63,9 +64,9 @@ internal sealed class XzCheck : IDisposable
         switch (_type)
         {
             case 1:
-                return BinaryPrimitives.ReadUInt32LittleEndian(stored) == _crc32;
+                return BinaryPrimitives.ReadUInt32LittleEndian(stored) == _crc32.GetCurrentHashAsUInt32();
             case 4:
-                return BinaryPrimitives.ReadUInt64LittleEndian(stored) == _crc64;
+                return BinaryPrimitives.ReadUInt64LittleEndian(stored) == _crc64.GetCurrentHashAsUInt64();
             case 10:
                 Span<byte> hash = stackalloc byte[32];
                 _sha256!.GetHashAndReset(hash);

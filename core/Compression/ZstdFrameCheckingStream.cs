@@ -6,6 +6,9 @@ namespace Imageimportd.Compression;
 /// Hands the input to ZstdSharp's decoder while following the frame structure (headers, block headers, skippable
 /// frames) without decoding. That is cheap, and it lets a frame whose window is over the limit be refused with its
 /// actual size before the decoder allocates anything, and an input that stops mid-frame be reported as truncated.
+/// Kept after trying ZstdSharp alone (its windowLogMax limit and end-of-stream check): it still refuses and detects
+/// truncation, but cannot say the window's size ("frame window exceeds the 64 MiB limit"), and garbage after the
+/// last frame reads as "unknown frame magic" instead of "unexpected data after the end".
 /// </summary>
 internal sealed class ZstdFrameCheckingStream : ReadOnlyStream
 {
