@@ -94,7 +94,7 @@ internal static class ImportOnceCommand
         }
 
         var backend = new ContainerdBackend(client);
-        foreach (var stale in await StaleLeases.RemoveAsync(backend.Leases, StaleLeases.IsImageimportdAlive, cancellationToken))
+        foreach (var stale in await StaleLeases.RemoveAsync(backend.Leases, ProcProcessTable.Instance, cancellationToken))
         {
             log.Information("removed lease {Lease:l} left by an interrupted import", stale);
         }

@@ -53,7 +53,7 @@ internal static class WatchCommand
                 notifier.Status("waiting for containerd");
                 await ContainerdWaiter.WaitAsync(client, Timeout.InfiniteTimeSpan, log, TimeProvider.System, stop.Token);
                 var backend = new ContainerdBackend(client);
-                foreach (var stale in await StaleLeases.RemoveAsync(backend.Leases, StaleLeases.IsImageimportdAlive, stop.Token))
+                foreach (var stale in await StaleLeases.RemoveAsync(backend.Leases, ProcProcessTable.Instance, stop.Token))
                 {
                     log.Information("removed lease {Lease:l} left by an interrupted import", stale);
                 }

@@ -5,6 +5,7 @@ using Imageimportd.Archive;
 using Imageimportd.Compression;
 using Imageimportd.Content;
 using Imageimportd.Images;
+using Imageimportd.Leases;
 using Imageimportd.Oci;
 using Imageimportd.Unpack;
 
@@ -18,7 +19,9 @@ namespace Imageimportd.Import;
 public sealed class FileImporter(IImportBackend backend, ImportOptions options)
 {
     public const string LeaseLabel = "io.imageimportd.lease";
-    public const string LeasePidLabel = "io.imageimportd.pid";
+
+    // Who made the lease, so a later start can tell a crashed run's lease from a live one's (StaleLeases).
+    private static readonly LeaseOwner? Owner = LeaseOwner.Current(ProcProcessTable.Instance);
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> _orphanLeases = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ImportProgress, bool> _inFlight = new();
@@ -31,12 +34,17 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         var clock = Stopwatch.StartNew();
         await DeleteOrphanLeasesAsync();
         var lease = $"imageimportd-{Environment.ProcessId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}";
-        await backend.Leases.CreateAsync(lease, new Dictionary<string, string>
+        var labels = new Dictionary<string, string>
         {
             [ContentLabels.GcExpire] = DateTime.UtcNow.Add(options.LeaseExpiry).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
             [LeaseLabel] = path,
-            [LeasePidLabel] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
-        }, cancellationToken);
+        };
+        if (Owner is not null)
+        {
+            labels[LeaseOwner.Label] = Owner.ToString();
+        }
+
+        await backend.Leases.CreateAsync(lease, labels, cancellationToken);
         try
         {
             try

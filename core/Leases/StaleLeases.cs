@@ -1,23 +1,21 @@
-using System.Globalization;
-using Imageimportd.Import;
-
 namespace Imageimportd.Leases;
 
 /// <summary>
 /// Removes import leases left by an imageimportd that was killed mid-import, so their partial content is collected
-/// now rather than when the lease's expiry passes. A lease is stale when the process that made it is gone.
+/// now rather than when the lease's expiry passes. A lease is stale when its <see cref="LeaseOwner"/> is gone; a lease
+/// without an owner label is left to its expiry.
 /// </summary>
 public static class StaleLeases
 {
-    public static async Task<IReadOnlyList<string>> RemoveAsync(ILeaseManager leases, Func<int, bool> isAlive, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<string>> RemoveAsync(ILeaseManager leases, IProcessTable processes, CancellationToken cancellationToken)
     {
         var removed = new List<string>();
-        var ours = await leases.ListAsync([$"labels.\"{FileImporter.LeasePidLabel}\""], cancellationToken);
+        var ours = await leases.ListAsync([$"labels.\"{LeaseOwner.Label}\""], cancellationToken);
         foreach (var (id, labels) in ours)
         {
-            if (labels.TryGetValue(FileImporter.LeasePidLabel, out var pidText)
-                && int.TryParse(pidText, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
-                && !isAlive(pid))
+            if (labels.TryGetValue(LeaseOwner.Label, out var text)
+                && LeaseOwner.Parse(text) is { } owner
+                && owner.IsGone(processes))
             {
                 await leases.DeleteAsync(id, cancellationToken);
                 removed.Add(id);
@@ -25,27 +23,5 @@ public static class StaleLeases
         }
 
         return removed;
-    }
-
-    /// <summary>True when a process with this pid exists and is an imageimportd.</summary>
-    public static bool IsImageimportdAlive(int pid)
-    {
-        if (pid == Environment.ProcessId)
-        {
-            return true;
-        }
-
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/comm").Trim() is "imageimportd" or "dotnet" or "testhost";
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return true;
-        }
     }
 }

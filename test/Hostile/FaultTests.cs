@@ -1,3 +1,4 @@
+using Imageimportd.Leases;
 using Imageimportd.Tests.Harness;
 using Imageimportd.Tests.Integration;
 using NUnit.Framework;
@@ -11,6 +12,7 @@ public sealed class FaultTests
 {
     private TempDirectory _dir = null!;
     private string _big = null!;
+    private string _small = null!;
 
     [OneTimeSetUp]
     public async Task SetUp()
@@ -19,6 +21,8 @@ public sealed class FaultTests
         _big = _dir.Combine("big.tar");
         // One 300 MB incompressible layer: an import long enough to be interrupted.
         await ArchiveSurgery.MakeRandomDockerArchiveAsync(_big, 300, "docker.io/library/big:1");
+        _small = _dir.Combine("small.tar");
+        await ArchiveSurgery.MakeRandomDockerArchiveAsync(_small, 1, "docker.io/library/small:1");
     }
 
     [OneTimeTearDown]
@@ -65,6 +69,35 @@ public sealed class FaultTests
         await second.WaitForAsync("removed lease imageimportd-", seconds: 60);
         await second.WaitForAsync("imported .*big.tar", seconds: 180);
         Assert.That((await containerd.CtrFor(ns).LeasesAsync().Bounded()).Where(l => l.Id.StartsWith("imageimportd-", StringComparison.Ordinal)), Is.Empty);
+    }
+
+    [Test]
+    public async Task ImportOnce_LeasesOfLiveOrUnseenMakers_AreKeptAndOfDeadOnesRemoved()
+    {
+        // The owner label names boot, PID namespace, PID and start time: a live maker (this test process) and one in
+        // another PID namespace are left alone; a reused PID and another boot's lease are a dead run's.
+        var containerd = await SharedContainerd.GetAsync().Bounded();
+        var ns = SharedContainerd.NewNamespace("owners");
+        var ctr = containerd.CtrFor(ns);
+        var me = LeaseOwner.Current(ProcProcessTable.Instance)!;
+        var leases = new Dictionary<string, LeaseOwner>
+        {
+            ["alive"] = me,
+            ["other-pid-namespace"] = me with { PidNamespace = "pid:[1]", Pid = 999_999 },
+            ["pid-reused"] = me with { StartTime = me.StartTime + 1 },
+            ["other-boot"] = me with { BootId = "00000000-0000-0000-0000-000000000000" },
+        };
+        foreach (var (id, owner) in leases)
+        {
+            await ctr.RunAsync(["leases", "create", "--id", id, $"{LeaseOwner.Label}={owner}"]).Bounded();
+        }
+
+        var result = await ImageimportdCli.RunAsync(containerd, ns, "import-once", "--no-unpack", _small).Bounded(120);
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
+        var left = (await ctr.LeasesAsync().Bounded()).Select(l => l.Id).Order(StringComparer.Ordinal);
+        Assert.That(left, Is.EqualTo(new[] { "alive", "other-pid-namespace" }), result.Output);
+        Assert.That(result.Stderr, Does.Contain("removed lease pid-reused").And.Contain("removed lease other-boot"));
     }
 
     private static async Task WaitForLeaseAsync(Ctr ctr)

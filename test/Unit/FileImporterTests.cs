@@ -2,6 +2,7 @@ using System.Globalization;
 using Imageimportd.Content;
 using Imageimportd.Images;
 using Imageimportd.Import;
+using Imageimportd.Leases;
 using Imageimportd.Oci;
 using Imageimportd.Tests.Fakes;
 using Imageimportd.Unpack;
@@ -202,7 +203,7 @@ public sealed class FileImporterTests
             Assert.That(backend.LeaseManager.Active, Is.Empty);
             Assert.That(backend.LeasesUsed, Is.Not.Empty.And.All.EqualTo(id));
             Assert.That(labels[FileImporter.LeaseLabel], Is.EqualTo(path));
-            Assert.That(labels[FileImporter.LeasePidLabel], Is.EqualTo(Environment.ProcessId.ToString(CultureInfo.InvariantCulture)));
+            Assert.That(LeaseOwner.Parse(labels[LeaseOwner.Label]), Is.EqualTo(LeaseOwner.Current(ProcProcessTable.Instance)));
             Assert.That(expires, Is.EqualTo(before.AddHours(24)).Within(TimeSpan.FromMinutes(1)));
         }
     }
