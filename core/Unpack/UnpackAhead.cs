@@ -37,6 +37,12 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
     private Plan? _guess = new();
     private bool _stopping;
 
+    // For WhenIdleAsync: every Signal counts; the worker records the count it had seen when it last found nothing to do.
+    private long _signals;
+    private long _idleAt = -1;
+    private bool _finished;
+    private TaskCompletionSource _idleChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public UnpackAhead(Unpacker unpacker, Platform host, CancellationToken cancellationToken)
     {
         _unpacker = unpacker;
@@ -97,8 +103,33 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
         _changed.Dispose();
     }
 
+    /// <summary>
+    /// Completes once the worker has looked at everything stored and committed before this call and found nothing more
+    /// it can do (or has stopped): what a test waits on before asserting that something was not applied.
+    /// </summary>
+    internal async Task WhenIdleAsync()
+    {
+        var target = Interlocked.Read(ref _signals);
+        while (true)
+        {
+            Task changed;
+            lock (_gate)
+            {
+                if (_idleAt >= target || _finished)
+                {
+                    return;
+                }
+
+                changed = _idleChanged.Task;
+            }
+
+            await changed;
+        }
+    }
+
     private void Signal()
     {
+        Interlocked.Increment(ref _signals);
         if (_changed.CurrentCount == 0)
         {
             try
@@ -193,7 +224,13 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
                         return;
                     }
 
+                    var seen = Interlocked.Read(ref _signals);
                     step = NextStep();
+                    if (step is null)
+                    {
+                        _idleAt = seen;
+                        PulseIdle();
+                    }
                 }
 
                 if (step is null)
@@ -209,6 +246,22 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
         {
             // The import ended or failed.
         }
+        finally
+        {
+            lock (_gate)
+            {
+                _finished = true;
+                PulseIdle();
+            }
+        }
+    }
+
+    /// <summary>Wakes <see cref="WhenIdleAsync"/> callers to look again (under the lock).</summary>
+    private void PulseIdle()
+    {
+        var changed = _idleChanged;
+        _idleChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        changed.TrySetResult();
     }
 
     /// <summary>The first plan whose next layer is committed, with its chain below it in place (under the lock).</summary>

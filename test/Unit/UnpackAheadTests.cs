@@ -88,7 +88,7 @@ public sealed class UnpackAheadTests
 
         // Act
         rig.Stored($"{layer.DiffId.Hex}.tar", layer.Blob, commit.Task);
-        await Task.Delay(50);
+        await rig.Ahead.WhenIdleAsync().WithTimeout();
         var appliedBeforeCommit = rig.Differ.Applied.Count;
         commit.SetResult();
         await WaitUntilAsync(() => rig.Snapshotter.CommittedNames.Count == 1).WithTimeout();
@@ -106,7 +106,7 @@ public sealed class UnpackAheadTests
 
         // Act
         rig.Stored($"{layer.DiffId.Hex}.tar", layer.Blob, Task.FromException(new ContainerdException(ErrorKind.Unavailable, "gone")));
-        await Task.Delay(50);
+        await rig.Ahead.WhenIdleAsync().WithTimeout();
         await rig.Ahead.StopAsync().WithTimeout();
 
         // Assert
@@ -143,7 +143,7 @@ public sealed class UnpackAheadTests
         // Act
         rig.Stored($"blobs/sha256/{image.Layers[1].BlobDigest.Hex}", image.Layers[1].Blob);
         rig.Stored($"blobs/sha256/{image.Layers[0].BlobDigest.Hex}", image.Layers[0].Blob);
-        await Task.Delay(50);
+        await rig.Ahead.WhenIdleAsync().WithTimeout();
         var appliedWithoutConfig = rig.Differ.Applied.Count;
         rig.Stored($"blobs/sha256/{image.ConfigDigest.Hex}", image.Config);
         rig.Stored($"blobs/sha256/{image.ManifestDigest.Hex}", image.Manifest);
@@ -209,7 +209,7 @@ public sealed class UnpackAheadTests
         rig.Stored($"blobs/sha256/{image.ConfigDigest.Hex}", image.Config);
         rig.Stored($"blobs/sha256/{image.ManifestDigest.Hex}", image.Manifest);
         rig.Stored($"blobs/sha256/{image.Layers[0].BlobDigest.Hex}", image.Layers[0].Blob);
-        await Task.Delay(50);
+        await rig.Ahead.WhenIdleAsync().WithTimeout();
         await rig.Ahead.StopAsync().WithTimeout();
 
         // Assert
@@ -226,7 +226,7 @@ public sealed class UnpackAheadTests
         // Act
         rig.Stored($"{image.ConfigDigest.Hex}.json", image.Config);
         rig.Stored($"{image.Layers[0].DiffId.Hex}.tar", image.Layers[0].Blob);
-        await Task.Delay(50);
+        await rig.Ahead.WhenIdleAsync().WithTimeout();
         await rig.Ahead.StopAsync().WithTimeout();
 
         // Assert
@@ -248,7 +248,7 @@ public sealed class UnpackAheadTests
         }
 
         await WaitUntilAsync(() => rig.Ahead.FirstFault is not null).WithTimeout();
-        await Task.Delay(50);
+        await rig.Ahead.WhenIdleAsync().WithTimeout();
         await rig.Ahead.StopAsync().WithTimeout();
 
         // Assert
@@ -272,7 +272,7 @@ public sealed class UnpackAheadTests
 
         // Act
         rig.Stored($"{layer.DiffId.Hex}.tar", layer.Blob);
-        await Task.Delay(50);
+        await rig.Ahead.WhenIdleAsync().WithTimeout();
         await rig.Ahead.StopAsync().WithTimeout();
 
         // Assert
