@@ -12,13 +12,14 @@ deps:
 build:
 	./build.sh
 
-# Every test: unit, harness, integration against a private containerd. Ends with "N passed, N failed".
+# Every test: unit, harness, integration against a private containerd 1.6, and the tests that need
+# containerd again against 1.7 and 2.x. One "containerd V: N passed, N failed" line each, then "N passed, N failed".
 test: build
 	bash scripts/test.sh
 
-# Only the tests that need no containerd.
+# Only the tests that need no containerd (run once, with the system's containerd line).
 unit:
-	bash scripts/test.sh --filter "FullyQualifiedName~.Unit.|FullyQualifiedName~.Compression.|FullyQualifiedName~.Daemon."
+	TEST_CONTAINERD=1.6 bash scripts/test.sh --filter "FullyQualifiedName~.Unit.|FullyQualifiedName~.Compression.|FullyQualifiedName~.Daemon."
 
 lint:
 	dotnet format imageimportd.sln --verify-no-changes --verbosity quiet

@@ -2,12 +2,22 @@
 # A throwaway private containerd (own root, state and sockets under DIR).
 #   containerd-sandbox.sh start DIR   -> prints the gRPC socket path
 #   containerd-sandbox.sh stop DIR    -> stops it and unmounts leftovers under DIR
-# The config comes from containerd-config.toml.in next to this script, the same
-# template the C# harness renders, so both get the same containerd.
+# The config comes from containerd-config.toml.in (containerd-config-v3.toml.in for 2.x) next to this
+# script, the same template the C# harness renders, so both get the same containerd.
+# IMAGEIMPORTD_TEST_CONTAINERD_BIN=DIR runs the containerd, ctr and containerd-shim-runc-v2 in DIR
+# (scripts/fetch-containerd.sh prints such a DIR) instead of the system's.
 set -euo pipefail
 
 readonly SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly TEMPLATE="$SCRIPT_DIR/containerd-config.toml.in"
+readonly TEMPLATE_V3="$SCRIPT_DIR/containerd-config-v3.toml.in"
+if [[ -n "${IMAGEIMPORTD_TEST_CONTAINERD_BIN:-}" ]]; then
+    [[ -x "$IMAGEIMPORTD_TEST_CONTAINERD_BIN/containerd" ]] ||
+        { echo "containerd-sandbox: no containerd in IMAGEIMPORTD_TEST_CONTAINERD_BIN=$IMAGEIMPORTD_TEST_CONTAINERD_BIN" >&2; exit 1; }
+    # First on PATH: containerd finds that version's shim there, and ctr below is that version's.
+    PATH="$(cd "$IMAGEIMPORTD_TEST_CONTAINERD_BIN" && pwd -P):$PATH"
+    export PATH
+fi
 readonly START_TIMEOUT_S=20
 readonly STOP_TIMEOUT_S=10
 
@@ -48,12 +58,24 @@ running_pid() {
     echo "$pid"
 }
 
+# containerd 2.x reads the version 3 layout; 1.6 and 1.7 the version 2 one.
+template() {
+    local version
+    version=$(containerd --version | awk '{ print $3 }')
+    if [[ "${version#v}" == [2-9].* ]]; then
+        echo "$TEMPLATE_V3"
+    else
+        echo "$TEMPLATE"
+    fi
+}
+
 render_config() {
-    local dir=$1 escaped
-    [[ -f "$TEMPLATE" ]] || die "template not found: $TEMPLATE"
+    local dir=$1 escaped template
+    template=$(template)
+    [[ -f "$template" ]] || die "template not found: $template"
     # Escape sed replacement metacharacters in the path.
     escaped=$(printf '%s' "$dir" | sed -e 's/[\\&|]/\\&/g')
-    sed -e "s|@DIR@|$escaped|g" "$TEMPLATE" >"$dir/config.toml"
+    sed -e "s|@DIR@|$escaped|g" "$template" >"$dir/config.toml"
 }
 
 cmd_start() {

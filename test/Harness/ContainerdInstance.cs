@@ -5,8 +5,8 @@ using System.Text;
 namespace Imageimportd.Tests.Harness;
 
 /// <summary>
-/// A private containerd 1.6 (CRI on, overlayfs) in its own temp dir, rendered from
-/// scripts/containerd-config.toml.in like scripts/containerd-sandbox.sh does.
+/// A private containerd (CRI on, overlayfs) in its own temp dir, of the version <see cref="ContainerdBinaries"/>
+/// chose, with the config rendered from that version's template like scripts/containerd-sandbox.sh does.
 /// Needs root. Start failures throw with the log tail: tests fail, never skip.
 /// </summary>
 public sealed class ContainerdInstance : IAsyncDisposable
@@ -41,6 +41,12 @@ public sealed class ContainerdInstance : IAsyncDisposable
 
     /// <summary>PID of the current containerd process, 0 when not running.</summary>
     public int Pid { get; private set; }
+
+    /// <summary>containerd's version, as <c>containerd --version</c> reports it (e.g. "1.7.24~ds1").</summary>
+    public static string ContainerdVersionText => ContainerdBinaries.VersionText;
+
+    /// <summary>Major.minor.patch of the containerd version, for expectations that differ by version.</summary>
+    public static Version ContainerdVersion => ContainerdBinaries.Version;
 
     public bool IsRunning => _process is { HasExited: false };
 
@@ -179,7 +185,7 @@ public sealed class ContainerdInstance : IAsyncDisposable
 
     private void RenderConfig()
     {
-        var template = File.ReadAllText(RepoPaths.ContainerdConfigTemplate);
+        var template = File.ReadAllText(ContainerdBinaries.ConfigTemplate);
         File.WriteAllText(ConfigPath, template.Replace("@DIR@", Dir, StringComparison.Ordinal));
         foreach (var sub in new[] { "root", "state", "certs.d", "cni/bin", "cni/net.d", "opt" })
         {
@@ -207,9 +213,11 @@ public sealed class ContainerdInstance : IAsyncDisposable
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add("exec \"$0\" --config \"$1\" </dev/null >>\"$2\" 2>&1");
-        psi.ArgumentList.Add(Tools.Resolve("containerd"));
+        psi.ArgumentList.Add(ContainerdBinaries.Containerd);
         psi.ArgumentList.Add(ConfigPath);
         psi.ArgumentList.Add(LogPath);
+        // containerd looks its shim up on PATH: the version under test's own shim.
+        psi.Environment["PATH"] = ContainerdBinaries.ProcessPath;
 
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start containerd");
         _process = process;

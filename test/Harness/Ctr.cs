@@ -28,7 +28,7 @@ public sealed class Ctr
     public Task<ToolResult> RunUncheckedAsync(IEnumerable<string> args, CancellationToken cancellationToken = default) =>
         Tools.RunUncheckedAsync(CtrPath, GlobalArgs().Concat(args), Timeout, cancellationToken);
 
-    /// <summary>Server version, e.g. "1.6.20~ds1".</summary>
+    /// <summary>Server version, e.g. "1.6.20~ds1", "2.1.9+unknown".</summary>
     public async Task<string> ServerVersionAsync(CancellationToken cancellationToken = default)
     {
         var output = await RunAsync(["version"], cancellationToken);
@@ -38,8 +38,13 @@ public sealed class Ctr
     }
 
     /// <summary><c>ctr images import [extraArgs] FILE</c>, e.g. extraArgs = --all-platforms, --base-name x, --digests, --no-unpack.</summary>
+    /// <remarks>
+    /// Always containerd's client-side importer, the one imageimportd matches: ctr 2.x imports through the
+    /// transfer service unless given <c>--local</c>, and there <c>--base-name</c> keeps only the names under
+    /// that base (a docker archive's RepoTags are all dropped). <c>--local</c> exists from ctr 1.7.
+    /// </remarks>
     public Task<string> ImportAsync(string file, IEnumerable<string> extraArgs, CancellationToken cancellationToken) =>
-        RunAsync(["images", "import", .. extraArgs, file], cancellationToken);
+        RunAsync(["images", "import", .. LocalImport, .. extraArgs, file], cancellationToken);
 
     /// <inheritdoc cref="ImportAsync(string, IEnumerable{string}, CancellationToken)"/>
     public Task<string> ImportAsync(string file, params string[] extraArgs) =>
@@ -82,7 +87,10 @@ public sealed class Ctr
     public async Task<IReadOnlyList<LeaseRecord>> LeasesAsync(CancellationToken cancellationToken = default) =>
         CtrOutput.ParseLeases(await RunAsync(["leases", "ls"], cancellationToken));
 
-    private static string CtrPath => File.Exists("/usr/bin/ctr") ? "/usr/bin/ctr" : "ctr";
+    private static string[] LocalImport => ContainerdBinaries.Version >= new Version(1, 7) ? ["--local"] : [];
+
+    // The ctr of the containerd version under test (ContainerdBinaries).
+    private static string CtrPath => ContainerdBinaries.Ctr;
 
     private string[] GlobalArgs() => ["--address", Address, "-n", Namespace];
 }

@@ -7,7 +7,7 @@ public static class RepoPaths
 
     public static string Root => RootLazy.Value;
 
-    /// <summary>The containerd config template shared with scripts/containerd-sandbox.sh.</summary>
+    /// <summary>The containerd 1.6/1.7 config template shared with scripts/containerd-sandbox.sh (see <see cref="ContainerdBinaries.ConfigTemplate"/>).</summary>
     public static string ContainerdConfigTemplate => Path.Combine(Root, "scripts", "containerd-config.toml.in");
 
     private static string FindRoot()

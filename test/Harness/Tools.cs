@@ -93,7 +93,9 @@ public static class Tools
         var pathVar = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
         // Test hosts can run with a minimal PATH; the sbin dirs hold runc, umount and friends.
         string[] extra = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
-        foreach (var dir in pathVar.Split(':', StringSplitOptions.RemoveEmptyEntries).Concat(extra))
+        // The containerd version under test comes first: its containerd and ctr, not the system's.
+        string[] chosen = ContainerdBinaries.BinDir is { } binDir ? [binDir] : [];
+        foreach (var dir in chosen.Concat(pathVar.Split(':', StringSplitOptions.RemoveEmptyEntries)).Concat(extra))
         {
             var candidate = Path.Combine(dir, file);
             if (File.Exists(candidate))

@@ -21,7 +21,9 @@ public sealed class CriVisibilityTests
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
         using var client = new ContainerdClient(new ContainerdOptions { Address = containerd.Address });
         var cri = new CriImages(client);
-        var byTag = await cri.StatusAsync("docker.io/library/crivis:3.1", CancellationToken.None).Bounded();
+        // The digest name is the last record the import writes; CRI may learn of it a moment later (CriWait).
+        var byTag = await CriWait.StatusUntilAsync(
+            cri, "docker.io/library/crivis:3.1", s => s?.RepoDigests.Count > 0, TimeSpan.FromSeconds(30)).Bounded();
         Assert.That(byTag, Is.Not.Null, "CRI does not see the imported tag");
         Assert.That(byTag!.Id, Is.EqualTo(archive.ConfigDigests.Values.Single()));
         Assert.That(byTag.RepoDigests, Has.Some.StartsWith("docker.io/library/crivis@sha256:"));

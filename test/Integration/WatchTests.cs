@@ -111,7 +111,7 @@ public sealed class WatchTests
             Assert.That(code, Is.Zero, first.Log);
         }
 
-        using var events = Process.Start(new ProcessStartInfo("ctr", ["--address", containerd.Address, "events"]) { RedirectStandardOutput = true, UseShellExecute = false })!;
+        using var events = Process.Start(new ProcessStartInfo(ContainerdBinaries.Ctr, ["--address", containerd.Address, "events"]) { RedirectStandardOutput = true, UseShellExecute = false })!;
         var eventLines = new StringBuilder();
         events.OutputDataReceived += (_, e) =>
         {
