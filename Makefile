@@ -27,6 +27,7 @@ lint:
 demo: build
 	bash scripts/demo.sh
 
+# BENCH_CONTAINERD=1.6|1.7|2 chooses the containerd version (default 1.6, the system's); see bench/run.sh.
 bench: build
 	bash bench/run.sh
 

@@ -9,6 +9,8 @@
 #   BENCH_COMPRESSIONS="none gz zst"
 #   BENCH_REIMPORT="unpack"  modes (no-unpack, unpack) whose runs also time a re-import of the same file
 #   BENCH_OUT=bench/RESULTS.md
+#   BENCH_CONTAINERD=1.6    containerd version line: 1.6 (the system's, Debian bookworm), 1.7 (Debian trixie's) or
+#                           2 (Debian sid's), fetched by scripts/fetch-containerd.sh; its ctr is the ctr contender
 #   BENCH_APPEND=1          keep the samples of the previous run (bench/work/raw.tsv) and add these to them,
 #                           e.g. a second invocation for another size; times in RESULTS.md are then summed
 # Archives are cached under bench/work/archives/ (keyed by size); raw samples go to bench/work/raw.tsv,
@@ -47,6 +49,17 @@ log() { echo "bench: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 [[ $EUID -eq 0 ]] || die "must run as root (private containerd with overlayfs)"
+
+# ---- containerd version -----------------------------------------------------------------------------
+readonly CONTAINERD_LINE=${BENCH_CONTAINERD:-1.6}
+CONTAINERD_BIN=$(bash "$ROOT/scripts/fetch-containerd.sh" "$CONTAINERD_LINE") ||
+    die "containerd $CONTAINERD_LINE could not be fetched (BENCH_CONTAINERD=1.6|1.7|2)"
+# The sandbox script starts this version's containerd (and shim); its ctr is first on PATH for the ctr runs.
+export IMAGEIMPORTD_TEST_CONTAINERD_BIN=$CONTAINERD_BIN
+export PATH="$CONTAINERD_BIN:$PATH"
+CONTAINERD_VERSION=$(containerd --version | awk '{ print $3 }')
+readonly CONTAINERD_BIN CONTAINERD_VERSION
+log "containerd $CONTAINERD_VERSION ($CONTAINERD_BIN)"
 
 # ---- tools ----------------------------------------------------------------------------------------
 if ! [[ -x /usr/bin/time ]]; then
@@ -235,6 +248,8 @@ RUNS_S=$((PREV_RUNS_S + SECONDS - runs_start))
 TOTAL_S=$((PREV_TOTAL_S + SECONDS - bench_start))
 QUICK=${BENCH_QUICK:-0}
 PARTIAL=$1
+CONTAINERD_LINE="$CONTAINERD_LINE"
+CONTAINERD_VERSION="$CONTAINERD_VERSION"
 LOAD_NOTE="load average (1/5/15 min) $load_before before the imports, $(cut -d' ' -f1-3 /proc/loadavg) when this was written (the benchmark itself keeps about 1-2 busy; more means other work shared the 2 CPUs)"
 EOF
     bash "$BENCH_DIR/report.sh" "$RAW" "$META" "$ARCHIVES" >"$OUT_MD"
@@ -246,6 +261,9 @@ PREV_GEN_S=0 PREV_RUNS_S=0 PREV_TOTAL_S=0
 if [[ "${BENCH_APPEND:-0}" == 1 && -f "$RAW" && -f "$META" ]]; then
     meta_val() { sed -n "s/^$1=//p" "$META"; }
     PREV_GEN_S=$(meta_val GEN_S) PREV_RUNS_S=$(meta_val RUNS_S) PREV_TOTAL_S=$(meta_val TOTAL_S)
+    prev_line=$(meta_val CONTAINERD_LINE | tr -d '"')
+    [[ "${prev_line:-1.6}" == "$CONTAINERD_LINE" ]] ||
+        die "BENCH_APPEND=1: the previous samples are of containerd $prev_line, not $CONTAINERD_LINE"
 else
 printf 'size_mib\tcomp\tmode\tcontender\top\trun\twall_s\trss_kib\tcpu_s\tcontainerd_cpu_s\tcontainerd_hwm_kib\tstatus\tfile_bytes\thost_busy_cpu_s\n' >"$RAW"
 rm -f "$LOGS"/*.log

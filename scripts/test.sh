@@ -81,7 +81,7 @@ for line in $LINES; do
     dir="$RESULTS/$line"
     IMAGEIMPORTD_TEST_CONTAINERD_BIN=$bin dotnet test test/Imageimportd.Tests.csproj -c Release --nologo --no-build \
         --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" \
-        --results-directory "$dir" ${filter:+--filter "$filter"} "${args[@]}" 2>&1 | grep -vE '^\s*(Passed|Skipped) '
+        --results-directory "$dir" ${filter:+--filter "$filter"} "${args[@]}" 2>&1 | grep --line-buffered -vE '^\s*(Passed|Skipped) '
     run_status=${PIPESTATUS[0]}
 
     if ! counts=$(count_trx "$dir/results.trx"); then

@@ -7,7 +7,7 @@ namespace Imageimportd.Tests.Integration;
 /// <summary>
 /// What CRI says about the pins imageimportd sets, by containerd version: CRI reports an image's
 /// <c>io.cri-containerd.pinned</c> label as its <c>pinned</c> field from containerd 1.7 on (kubelet's image GC
-/// skips such images); containerd 1.6's CRI has no such field and reports every image unpinned, although the
+/// skips such images); containerd 1.6's CRI does not fill that field and reports every image unpinned, although the
 /// label is set all the same.
 /// </summary>
 [TestFixture]
