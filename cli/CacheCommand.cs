@@ -87,6 +87,13 @@ internal static class CacheCommand
         command.SetAction(parse =>
         {
             var cache = Load(parse, images, file);
+            if (cache.LoadedCorrupt)
+            {
+                // Saving now would replace what could not be read with an empty cache.
+                Console.Error.WriteLine($"imageimportd: cache {cache.FilePath} is unreadable: {cache.LoadError}");
+                return ExitCodes.SomeFailed;
+            }
+
             var removed = cache.PruneMissing(File.Exists);
             try
             {

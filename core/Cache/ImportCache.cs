@@ -7,14 +7,17 @@ namespace Imageimportd.Cache;
 /// <summary>
 /// The persistent record of imported files, at <c>&lt;images&gt;/.cache.json</c> by default. Contract:
 /// <list type="bullet">
-/// <item>Reads k3s's file: an object mapping absolute path → <c>{"size": N, "modTime": "RFC 3339"}</c> (k3s writes
-/// whole seconds; its entries then never match a file with a sub-second mtime, which costs one re-import, never a
-/// missed one).</item>
+/// <item>Reads k3s's file: an object mapping absolute path → <c>{"size": N, "modTime": "RFC 3339"}</c>. k3s writes
+/// whole seconds; such an entry matches a file whose mtime falls in that second (see
+/// <see cref="ImportCacheEntry.Matches"/>), and records no images (<see cref="ImportCacheEntry.FromK3s"/>).</item>
+/// <item>Reads it as hostile input (<see cref="CacheFile"/>): never through a symlink, never a FIFO or a device, never
+/// more than <see cref="MaxFileBytes"/>; what is refused loads as empty with <see cref="LoadError"/> saying why.</item>
 /// <item>Writes a superset k3s still reads: the same two keys (modTime with nanoseconds, which Go's RFC 3339 parser
-/// accepts) plus <c>images</c> and <c>importedAt</c>; atomically (temp file in the same directory, fsync, rename, fsync
-/// of the directory).</item>
+/// accepts) plus <c>images</c> and <c>importedAt</c>, compact; atomically (temp file in the same directory, fsync,
+/// rename, fsync of the directory). A k3s entry is written back without <c>images</c> until they are learnt.</item>
 /// <item>A corrupt file loads as empty with <see cref="LoadedCorrupt"/> set; a failed write throws
 /// <see cref="ImportCacheWriteException"/> and leaves the old file as it was.</item>
+/// <item>Lookups are O(1): by path, and by image name (which entries supply an image).</item>
 /// </list>
 /// Thread-safe: one lock guards the entries and serialises saves.
 /// </summary>
@@ -22,9 +25,16 @@ public sealed class ImportCache
 {
     public const string DefaultFileName = ".cache.json";
 
+    /// <summary>A cache this big is not read (a million entries take about 200 MiB).</summary>
+    public const long MaxFileBytes = 256L * 1024 * 1024;
+
     private readonly Lock _lock = new();
     private readonly Dictionary<string, ImportCacheEntry> _entries;
+    private readonly Dictionary<string, HashSet<string>> _suppliers = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
+    private long _version;
+    private long _savedVersion;
+    private int _saves;
 
     private ImportCache(string? filePath, Dictionary<string, ImportCacheEntry> entries, TimeProvider time, string? loadError)
     {
@@ -32,6 +42,10 @@ public sealed class ImportCache
         _entries = entries;
         _time = time;
         LoadError = loadError;
+        foreach (var (path, entry) in entries)
+        {
+            Index(path, entry.Images);
+        }
     }
 
     /// <summary>Null for a cache kept in memory only.</summary>
@@ -43,7 +57,7 @@ public sealed class ImportCache
     /// <summary>Why the file could not be read, for the caller's one warning.</summary>
     public string? LoadError { get; }
 
-    /// <summary>A snapshot of the entries, keyed by absolute path.</summary>
+    /// <summary>A snapshot of the entries, keyed by absolute path. A copy: use <see cref="TryGet"/> for one file.</summary>
     public IReadOnlyDictionary<string, ImportCacheEntry> Entries
     {
         get
@@ -55,6 +69,32 @@ public sealed class ImportCache
         }
     }
 
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _entries.Count;
+            }
+        }
+    }
+
+    /// <summary>True when something changed since the last <see cref="Save"/>.</summary>
+    public bool IsDirty
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _version != _savedVersion;
+            }
+        }
+    }
+
+    /// <summary>How many times the file was written, for tests and the debug log.</summary>
+    public int Saves => Volatile.Read(ref _saves);
+
     public static string DefaultPath(string imagesDirectory) => Path.Combine(Path.GetFullPath(imagesDirectory), DefaultFileName);
 
     /// <summary>A cache kept in memory only (<c>watch --no-cache</c>): nothing is read, and nothing may be saved.</summary>
@@ -64,21 +104,13 @@ public sealed class ImportCache
     public static ImportCache Load(string filePath, TimeProvider time)
     {
         filePath = Path.GetFullPath(filePath);
-        byte[] bytes;
-        try
+        var read = CacheFile.Read(filePath, MaxFileBytes);
+        if (read.Refused is { } refused)
         {
-            bytes = File.ReadAllBytes(filePath);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return new ImportCache(filePath, new(StringComparer.Ordinal), time, null);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return new ImportCache(filePath, new(StringComparer.Ordinal), time, ex.Message);
+            return new ImportCache(filePath, new(StringComparer.Ordinal), time, refused);
         }
 
-        if (bytes.AsSpan().Trim(" \t\r\n"u8).IsEmpty)
+        if (read.Bytes is not { } bytes || bytes.AsSpan().Trim(" \t\r\n"u8).IsEmpty)
         {
             return new ImportCache(filePath, new(StringComparer.Ordinal), time, null);
         }
@@ -93,29 +125,57 @@ public sealed class ImportCache
         }
     }
 
-    /// <summary>True when the cache has <paramref name="path"/> with exactly this size and mtime (to the nanosecond).</summary>
-    public bool IsUnchanged(string path, FileStamp stamp)
+    /// <summary>True when the cache has <paramref name="path"/> and it matches this stamp (<see cref="ImportCacheEntry.Matches"/>).</summary>
+    public bool IsUnchanged(string path, FileStamp stamp) => TryGet(path, out var entry) && entry.Matches(stamp);
+
+    public bool TryGet(string path, out ImportCacheEntry entry)
     {
         lock (_lock)
         {
-            return _entries.TryGetValue(Path.GetFullPath(path), out var entry) && entry.Stamp == stamp;
+            return _entries.TryGetValue(path, out entry!) || _entries.TryGetValue(Path.GetFullPath(path), out entry!);
         }
     }
 
-    public void Record(string path, FileStamp stamp, IReadOnlyList<string> images)
+    /// <summary>The files (absolute paths) whose entries name <paramref name="image"/>.</summary>
+    public IReadOnlyList<string> SuppliersOf(string image)
     {
         lock (_lock)
         {
-            _entries[Path.GetFullPath(path)] = new ImportCacheEntry(stamp, [.. images], _time.GetUtcNow());
+            return _suppliers.TryGetValue(image, out var paths) ? [.. paths] : [];
+        }
+    }
+
+    /// <summary>Records a successful import; returns the entry it replaced, if any.</summary>
+    public ImportCacheEntry? Record(string path, FileStamp stamp, IReadOnlyList<string> images)
+    {
+        path = Path.GetFullPath(path);
+        lock (_lock)
+        {
+            var previous = RemoveLocked(path);
+            var entry = new ImportCacheEntry(stamp.WithoutInode(), [.. images], _time.GetUtcNow());
+            _entries[path] = entry;
+            Index(path, entry.Images);
+            _version++;
+            return previous;
         }
     }
 
     /// <summary>Returns false when there was no entry.</summary>
-    public bool Forget(string path)
+    public bool Forget(string path) => ForgetAll([path]) > 0;
+
+    /// <summary>Drops the entries of these files in one step; returns how many there were.</summary>
+    public int ForgetAll(IEnumerable<string> paths)
     {
         lock (_lock)
         {
-            return _entries.Remove(Path.GetFullPath(path));
+            var removed = 0;
+            foreach (var path in paths)
+            {
+                removed += RemoveLocked(Path.GetFullPath(path)) is null ? 0 : 1;
+            }
+
+            _version += removed > 0 ? 1 : 0;
+            return removed;
         }
     }
 
@@ -127,9 +187,10 @@ public sealed class ImportCache
             var removed = _entries.Keys.Where(p => !exists(p)).Order(StringComparer.Ordinal).ToList();
             foreach (var path in removed)
             {
-                _entries.Remove(path);
+                RemoveLocked(path);
             }
 
+            _version += removed.Count > 0 ? 1 : 0;
             return removed;
         }
     }
@@ -145,9 +206,9 @@ public sealed class ImportCache
             var temp = Path.Combine(directory, $"{DefaultFileName}.tmp-{Environment.ProcessId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}");
             try
             {
-                using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
                 {
-                    using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+                    using (var writer = new Utf8JsonWriter(stream))
                     {
                         Write(writer);
                     }
@@ -155,9 +216,12 @@ public sealed class ImportCache
                     stream.Flush(flushToDisk: true);
                 }
 
+                // rename(2) replaces a symlink at the cache's path with the file, never writes through it.
                 File.Move(temp, filePath, overwrite: true);
                 // Without it the rename may not survive a power cut; failing to sync is not worth failing the save.
                 DirectorySync.Sync(directory);
+                _savedVersion = _version;
+                Interlocked.Increment(ref _saves);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -175,6 +239,37 @@ public sealed class ImportCache
         }
     }
 
+    private ImportCacheEntry? RemoveLocked(string path)
+    {
+        if (!_entries.Remove(path, out var previous))
+        {
+            return null;
+        }
+
+        foreach (var image in previous.Images)
+        {
+            if (_suppliers.TryGetValue(image, out var paths) && paths.Remove(path) && paths.Count == 0)
+            {
+                _suppliers.Remove(image);
+            }
+        }
+
+        return previous;
+    }
+
+    private void Index(string path, IReadOnlyList<string> images)
+    {
+        foreach (var image in images)
+        {
+            if (!_suppliers.TryGetValue(image, out var paths))
+            {
+                _suppliers[image] = paths = new HashSet<string>(1, StringComparer.Ordinal);
+            }
+
+            paths.Add(path);
+        }
+    }
+
     private void Write(Utf8JsonWriter writer)
     {
         writer.WriteStartObject();
@@ -183,69 +278,122 @@ public sealed class ImportCache
             writer.WriteStartObject(path);
             writer.WriteNumber("size", entry.Stamp.Size);
             writer.WriteString("modTime", Rfc3339Nano.Format(entry.Stamp.ModifiedUnixNanoseconds));
-            writer.WriteStartArray("images");
-            foreach (var image in entry.Images)
+            if (!entry.FromK3s)
             {
-                writer.WriteStringValue(image);
+                writer.WriteStartArray("images");
+                foreach (var image in entry.Images)
+                {
+                    writer.WriteStringValue(image);
+                }
+
+                writer.WriteEndArray();
             }
 
-            writer.WriteEndArray();
             if (entry.ImportedAt is { } at)
             {
                 writer.WriteString("importedAt", Rfc3339Nano.Format((at.UtcTicks - DateTime.UnixEpoch.Ticks) * 100));
             }
 
             writer.WriteEndObject();
+            if (writer.BytesPending > 1 << 16)
+            {
+                writer.Flush();
+            }
         }
 
         writer.WriteEndObject();
     }
 
-    private static Dictionary<string, ImportCacheEntry> Parse(byte[] bytes)
+    /// <summary>
+    /// One forward pass with a reader, no document tree: a cache of a million entries costs its entries' memory, not
+    /// several times its size.
+    /// </summary>
+    private static Dictionary<string, ImportCacheEntry> Parse(ArraySegment<byte> bytes)
     {
         var entries = new Dictionary<string, ImportCacheEntry>(StringComparer.Ordinal);
-        using var document = JsonDocument.Parse(bytes);
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { MaxDepth = 8 });
+        Next(ref reader);
+        if (reader.TokenType != JsonTokenType.StartObject)
         {
             throw new InvalidDataException("the cache is not a JSON object");
         }
 
-        foreach (var property in document.RootElement.EnumerateObject())
+        while (Next(ref reader) == JsonTokenType.PropertyName)
         {
-            var value = property.Value;
-            if (value.ValueKind != JsonValueKind.Object)
+            var path = reader.GetString()!;
+            if (Next(ref reader) != JsonTokenType.StartObject)
             {
-                throw new InvalidDataException($"entry {property.Name} is not an object");
+                throw new InvalidDataException($"entry {path} is not an object");
             }
 
-            // k3s writes a zero time as null; such an entry can never match a file, so it is not kept.
-            if (!value.TryGetProperty("size", out var size) || !value.TryGetProperty("modTime", out var modTime)
-                || modTime.ValueKind != JsonValueKind.String)
+            if (ReadEntry(ref reader, path) is { } entry)
             {
-                continue;
+                entries[path] = entry;
             }
+        }
 
-            if (!Rfc3339Nano.TryParse(modTime.GetString()!, out var nanos))
-            {
-                throw new InvalidDataException($"entry {property.Name} has an unreadable modTime");
-            }
-
-            var images = new List<string>();
-            if (value.TryGetProperty("images", out var list) && list.ValueKind == JsonValueKind.Array)
-            {
-                images.AddRange(list.EnumerateArray().Where(i => i.ValueKind == JsonValueKind.String).Select(i => i.GetString()!));
-            }
-
-            DateTimeOffset? importedAt = null;
-            if (value.TryGetProperty("importedAt", out var at) && at.ValueKind == JsonValueKind.String
-                && Rfc3339Nano.TryParse(at.GetString()!, out var atNanos))
-            {
-                importedAt = DateTimeOffset.UnixEpoch.AddTicks(atNanos / 100);
-            }
-
-            entries[property.Name] = new ImportCacheEntry(new FileStamp(size.GetInt64(), nanos), images, importedAt);
+        if (reader.TokenType != JsonTokenType.EndObject)
+        {
+            throw new InvalidDataException("the cache is not a JSON object");
         }
 
         return entries;
     }
+
+    private static ImportCacheEntry? ReadEntry(ref Utf8JsonReader reader, string path)
+    {
+        long? size = null;
+        long? modTime = null;
+        List<string>? images = null;
+        DateTimeOffset? importedAt = null;
+        while (Next(ref reader) == JsonTokenType.PropertyName)
+        {
+            var key = reader.GetString();
+            var token = Next(ref reader);
+            switch (key)
+            {
+                case "size" when token == JsonTokenType.Number:
+                    size = reader.GetInt64();
+                    break;
+                case "modTime" when token == JsonTokenType.String:
+                    // k3s writes a zero time as null; such an entry can never match a file, so it is not kept.
+                    modTime = Rfc3339Nano.TryParse(reader.GetString()!, out var nanos)
+                        ? nanos
+                        : throw new InvalidDataException($"entry {path} has an unreadable modTime");
+                    break;
+                case "images" when token == JsonTokenType.StartArray:
+                    images = [];
+                    while (Next(ref reader) != JsonTokenType.EndArray)
+                    {
+                        if (reader.TokenType == JsonTokenType.String)
+                        {
+                            images.Add(reader.GetString()!);
+                        }
+                        else
+                        {
+                            reader.Skip();
+                        }
+                    }
+
+                    break;
+                case "importedAt" when token == JsonTokenType.String:
+                    if (Rfc3339Nano.TryParse(reader.GetString()!, out var atNanos))
+                    {
+                        importedAt = DateTimeOffset.UnixEpoch.AddTicks(atNanos / 100);
+                    }
+
+                    break;
+                default:
+                    reader.Skip();
+                    break;
+            }
+        }
+
+        return size is { } s && modTime is { } m
+            ? new ImportCacheEntry(new FileStamp(s, m), images ?? [], importedAt, FromK3s: images is null)
+            : null;
+    }
+
+    private static JsonTokenType Next(ref Utf8JsonReader reader) =>
+        reader.Read() ? reader.TokenType : throw new InvalidDataException("the cache ends early");
 }

@@ -11,7 +11,9 @@ namespace Imageimportd.Daemon;
 /// <summary>
 /// The watch daemon: inotify hints and a periodic full scan feed the debounced <see cref="ImportQueue"/>; workers
 /// import what it hands out; the cache records what was imported so a restart re-imports nothing unchanged; pins
-/// follow files (a removed file's images are unpinned unless another present file supplies them).
+/// follow files (images a file no longer supplies, because it changed or is gone, are unpinned unless another present
+/// file supplies them, and only when this daemon set the pin: <see cref="ImagePins"/>).
+/// Cache writes are batched (<see cref="CacheSaver"/>): at most one per second, one when a pass ends, one at shutdown.
 /// Shutdown order (the invariants): stop taking work → let in-flight imports finish within the shutdown timeout,
 /// then abort them (each import deletes its own lease) → save the cache → STOPPING=1.
 /// </summary>
@@ -27,7 +29,9 @@ public sealed class WatchDaemon : IDisposable
     private readonly IFileProbe _probe;
     private readonly ImportQueue _queue;
     private readonly ImportCache _cache;
-    private readonly bool _persistCache;
+    private readonly CacheSaver _saver;
+    private readonly ImagePins _pins;
+    private readonly bool _pin;
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly Lock _cacheGate = new();
     private readonly HashSet<string> _forced = new(StringComparer.Ordinal);
@@ -48,9 +52,11 @@ public sealed class WatchDaemon : IDisposable
         _time = time;
         _probe = probe ?? StatFileProbe.Instance;
         _queue = new ImportQueue(_probe, time, new ImportQueueOptions { SettleTime = options.SettleTime, MaxConcurrency = Math.Max(1, options.Parallel) });
-        _persistCache = options.CachePath is not null;
+        _pin = import.Pin;
+        _pins = new ImagePins(backend.Images);
         _cache = options.CachePath is { } cachePath ? ImportCache.Load(cachePath, time) : ImportCache.InMemory(time);
-        if (_cache.LoadedCorrupt && _persistCache)
+        _saver = new CacheSaver(_cache, time, options.CacheSaveInterval, CacheSaveFailed, count => _log.Debug("cache written ({Count} entries)", count));
+        if (_cache.LoadedCorrupt)
         {
             _log.Warning("import cache {Cache:l} is unreadable ({Reason:l}); starting empty, files will be re-imported", _cache.FilePath, _cache.LoadError);
         }
@@ -107,12 +113,16 @@ public sealed class WatchDaemon : IDisposable
             await Task.WhenAll(workers);
             await watchdog;
             await progress;
-            SaveCache();
+            _saver.Dispose();
             _log.Information("stopped");
         }
     }
 
-    public void Dispose() => _wake.Dispose();
+    public void Dispose()
+    {
+        _saver.Dispose();
+        _wake.Dispose();
+    }
 
     /// <summary>Until the scan interval passes or an event asks for a scan sooner.</summary>
     private async Task WaitForScanAsync(CancellationToken stop)
@@ -171,6 +181,8 @@ public sealed class WatchDaemon : IDisposable
         var files = DirectoryScan.List(_options.ImagesDirectory, n => ArchiveNames.IsArchive(n) || ArchiveNames.IsPullList(n));
         var present = new HashSet<string>(files, StringComparer.Ordinal);
         WarnIfWritableByOthers(_options.ImagesDirectory);
+        IReadOnlyDictionary<string, ImageRecord>? images = null;
+        var listFailed = false;
         foreach (var file in files)
         {
             WarnIfWritableByOthers(file);
@@ -181,7 +193,14 @@ public sealed class WatchDaemon : IDisposable
 
             if (Unchanged(file, stamp, out var entry))
             {
-                if (initial && !await RepinAsync(file, entry!.Images, cancellationToken))
+                if (initial && !listFailed)
+                {
+                    // One List for the whole pass, not one Get per image per file.
+                    images ??= await ListImagesAsync(cancellationToken);
+                    listFailed = images is null;
+                }
+
+                if (initial && (images is null || !await RepinAsync(file, entry!.Images, images, cancellationToken)))
                 {
                     lock (_cacheGate)
                     {
@@ -194,122 +213,180 @@ public sealed class WatchDaemon : IDisposable
                 continue;
             }
 
+            if (initial && _cache.TryGet(file, out var inherited) && inherited.FromK3s && inherited.Matches(stamp))
+            {
+                _log.Information("{File:l}: its cache entry comes from k3s and names no images; importing it once to learn them (content containerd has is not sent again)", file);
+            }
+
             _queue.Notify(file);
         }
 
-        List<string> gone;
-        lock (_cacheGate)
-        {
-            gone = _cache.Entries.Keys.Where(p => !present.Contains(p) && IsUnder(p)).ToList();
-        }
-
-        foreach (var path in gone)
-        {
-            await UnpinGoneAsync(path, cancellationToken);
-        }
-
+        var gone = _cache.Entries.Keys.Where(p => !present.Contains(p) && IsUnder(p)).ToList();
         if (gone.Count > 0)
         {
-            SaveCache();
+            await UnpinGoneAsync(gone, present, cancellationToken);
         }
     }
 
+    /// <summary>
+    /// True when the cache says the file is imported as it is now. A k3s entry never is: it names no images, so the
+    /// file is imported once to learn them (which sends no content containerd already has by digest).
+    /// </summary>
     private bool Unchanged(string file, FileStamp stamp, out ImportCacheEntry? entry)
     {
+        entry = null;
         lock (_cacheGate)
         {
-            entry = null;
-            if (_forced.Contains(file) || !_cache.IsUnchanged(file, stamp))
+            if (_forced.Contains(file))
             {
                 return false;
             }
-
-            return _cache.Entries.TryGetValue(file, out entry);
         }
+
+        if (!_cache.TryGet(file, out var found) || found.FromK3s || !found.Matches(stamp))
+        {
+            return false;
+        }
+
+        entry = found;
+        return true;
     }
 
     private bool IsUnder(string path) =>
         path.StartsWith(_options.ImagesDirectory.TrimEnd('/') + "/", StringComparison.Ordinal);
 
+    private async Task<IReadOnlyDictionary<string, ImageRecord>?> ListImagesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var list = await _backend.Images.ListAsync([], cancellationToken);
+            return list.ToDictionary(i => i.Name, StringComparer.Ordinal);
+        }
+        catch (ContainerdException ex)
+        {
+            _log.Warning("cannot list images to check the cached files: {Reason:l}; they are imported again", ex.Message);
+            return null;
+        }
+    }
+
     /// <summary>
     /// At start, an unchanged file costs no writes: its images normally still carry their pin. Only an image that lost
     /// its pin is re-pinned; an image that is gone entirely means the file is imported again (returns false).
     /// </summary>
-    private async Task<bool> RepinAsync(string file, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    private async Task<bool> RepinAsync(string file, IReadOnlyList<string> names, IReadOnlyDictionary<string, ImageRecord> images, CancellationToken cancellationToken)
     {
         foreach (var name in names)
         {
-            ImageRecord? image;
+            if (!images.TryGetValue(name, out var image))
+            {
+                return false;
+            }
+
             try
             {
-                image = await _backend.Images.GetAsync(name, cancellationToken);
+                if (_pin && await _pins.PinAsync(image, cancellationToken))
+                {
+                    _log.Information("{File:l}: re-pinned {Image:l}", file, name);
+                }
             }
             catch (ContainerdException ex)
             {
-                _log.Warning("{File:l}: cannot check {Image:l}: {Reason:l}", file, name, ex.Message);
+                _log.Warning("{File:l}: cannot re-pin {Image:l}: {Reason:l}", file, name, ex.Message);
                 return false;
-            }
-
-            if (image is null)
-            {
-                return false;
-            }
-
-            if (!image.Labels.TryGetValue(ImageLabels.CriPinned, out var pin) || pin != ImageLabels.CriPinnedValue)
-            {
-                var labels = new Dictionary<string, string>(image.Labels, StringComparer.Ordinal) { [ImageLabels.CriPinned] = ImageLabels.CriPinnedValue };
-                await _backend.Images.UpdateAsync(image with { Labels = labels }, ["labels." + ImageLabels.CriPinned], cancellationToken);
-                _log.Information("{File:l}: re-pinned {Image:l}", file, name);
             }
         }
 
         return true;
     }
 
-    /// <summary>A file is gone: unpin the images no other present file supplies. Images are never deleted.</summary>
-    private async Task UnpinGoneAsync(string path, CancellationToken cancellationToken)
+    /// <summary>
+    /// Files are gone: in one pass, unpin the images no present file supplies and that this daemon pinned (one List
+    /// from containerd, whatever the number of entries), then forget their entries with one cache write. Images are
+    /// never deleted. When containerd fails, the entries stay and the next scan tries again.
+    /// </summary>
+    private async Task UnpinGoneAsync(List<string> gone, HashSet<string> present, CancellationToken cancellationToken)
     {
-        IReadOnlyList<string> images;
-        HashSet<string> stillSupplied;
-        lock (_cacheGate)
+        var goneSet = new HashSet<string>(gone, StringComparer.Ordinal);
+        var byFile = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        var candidates = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var path in gone)
         {
-            if (!_cache.Entries.TryGetValue(path, out var entry))
+            if (_cache.TryGet(path, out var entry))
             {
-                return;
+                byFile[path] = entry.Images;
+                candidates.UnionWith(entry.Images);
             }
-
-            images = entry.Images;
-            stillSupplied = _cache.Entries.Where(e => e.Key != path && File.Exists(e.Key)).SelectMany(e => e.Value.Images).ToHashSet(StringComparer.Ordinal);
         }
 
-        var unpinned = new List<string>();
-        foreach (var name in images.Where(n => !stillSupplied.Contains(n)))
+        candidates.RemoveWhere(name => _cache.SuppliersOf(name).Any(p => !goneSet.Contains(p) && present.Contains(p)));
+        var unpinned = new HashSet<string>(StringComparer.Ordinal);
+        if (candidates.Count > 0)
         {
             try
             {
-                var image = await _backend.Images.GetAsync(name, cancellationToken);
-                if (image is null || !image.Labels.ContainsKey(ImageLabels.CriPinned))
+                var ours = await _pins.ListOursAsync(cancellationToken);
+                foreach (var name in candidates)
                 {
-                    continue;
+                    if (ours.TryGetValue(name, out var image) && await _pins.UnpinAsync(image, cancellationToken))
+                    {
+                        unpinned.Add(name);
+                    }
                 }
-
-                var labels = image.Labels.Where(l => l.Key != ImageLabels.CriPinned).ToDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal);
-                await _backend.Images.UpdateAsync(image with { Labels = labels }, ["labels." + ImageLabels.CriPinned], cancellationToken);
-                unpinned.Add(name);
             }
             catch (ContainerdException ex)
             {
-                _log.Warning("{File:l}: could not unpin {Image:l}: {Reason:l}; will retry", path, name, ex.Message);
+                _log.Warning("could not unpin the images of {Count} removed file(s): {Reason:l}; will retry", gone.Count, ex.Message);
                 return;
             }
         }
 
-        lock (_cacheGate)
+        _cache.ForgetAll(gone);
+        _saver.Flush();
+        const int LinesPerFile = 100;
+        if (byFile.Count <= LinesPerFile)
         {
-            _cache.Forget(path);
+            foreach (var (path, images) in byFile.OrderBy(f => f.Key, StringComparer.Ordinal))
+            {
+                _log.ForContext("Outcome", "unpinned").Information("unpinned {File:l}: {Images:l}", path, images.Where(unpinned.Contains).ToList());
+            }
+        }
+        else
+        {
+            _log.ForContext("Outcome", "unpinned").Information("forgot {Count} cache entries of files that no longer exist; unpinned {Images} image(s)", byFile.Count, unpinned.Count);
+        }
+    }
+
+    /// <summary>
+    /// A file was imported again and no longer supplies some images it did (a rebuilt tag leaves its old
+    /// <c>repo@sha256</c> name, a new tag leaves the old tag): unpin those no other present file supplies.
+    /// </summary>
+    private async Task UnpinDroppedAsync(string path, IEnumerable<string> dropped, CancellationToken cancellationToken)
+    {
+        var unpinned = new List<string>();
+        foreach (var name in dropped)
+        {
+            if (_cache.SuppliersOf(name).Any(p => p != path && _probe.Probe(p) is not null))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (await _backend.Images.GetAsync(name, cancellationToken) is { } image && await _pins.UnpinAsync(image, cancellationToken))
+                {
+                    unpinned.Add(name);
+                }
+            }
+            catch (ContainerdException ex)
+            {
+                _log.Warning("{File:l}: could not unpin {Image:l}, which it no longer supplies: {Reason:l}", path, name, ex.Message);
+            }
         }
 
-        _log.ForContext("Outcome", "unpinned").Information("unpinned {File:l}: {Images:l}", path, unpinned);
+        if (unpinned.Count > 0)
+        {
+            _log.ForContext("Outcome", "unpinned").Information("{File:l}: unpinned {Images:l}, which it no longer supplies", path, unpinned);
+        }
     }
 
     private async Task WorkAsync(CancellationToken stop, CancellationToken abort)
@@ -329,6 +406,11 @@ public sealed class WatchDaemon : IDisposable
             var outcome = await ProcessAsync(item, abort);
             _queue.Complete(item, outcome);
             CheckReady();
+            if (_queue.PendingCount == 0)
+            {
+                // The end of a pass: what the batching held back is written now.
+                _saver.Flush();
+            }
         }
     }
 
@@ -361,14 +443,19 @@ public sealed class WatchDaemon : IDisposable
                 names = result.Images.Select(i => i.Name).ToList();
             }
 
+            var previous = _cache.Record(path, item.Stamp, names);
             lock (_cacheGate)
             {
-                _cache.Record(path, item.Stamp, names);
                 _forced.Remove(path);
             }
 
             Interlocked.Increment(ref _imported);
-            SaveCache();
+            _saver.Changed();
+            if (previous is not null)
+            {
+                await UnpinDroppedAsync(path, previous.Images.Except(names, StringComparer.Ordinal).ToList(), cancellationToken);
+            }
+
             return ImportOutcomeKind.Success;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -390,32 +477,18 @@ public sealed class WatchDaemon : IDisposable
             return;
         }
 
+        _saver.Flush();
         _log.Information("initial import done ({Count} files imported); watching {Directory:l}", Volatile.Read(ref _imported), _options.ImagesDirectory);
         _notifier.Ready();
         _notifier.Status("watching " + _options.ImagesDirectory);
     }
 
-    private void SaveCache()
+    private void CacheSaveFailed(ImportCacheWriteException ex)
     {
-        if (!_persistCache)
+        if (!_cacheWarned)
         {
-            return;
-        }
-
-        try
-        {
-            lock (_cacheGate)
-            {
-                _cache.Save();
-            }
-        }
-        catch (ImportCacheWriteException ex)
-        {
-            if (!_cacheWarned)
-            {
-                _cacheWarned = true;
-                _log.ForContext("Cache", ex.CachePath).Warning("{Reason:l}; imports go on, a restart re-checks every file", ex.Message);
-            }
+            _cacheWarned = true;
+            _log.ForContext("Cache", ex.CachePath).Warning("{Reason:l}; imports go on, a restart re-checks every file", ex.Message);
         }
     }
 

@@ -11,6 +11,9 @@ public sealed record WatchOptions
     /// <summary>The full scan, the source of truth; inotify events are hints between scans.</summary>
     public TimeSpan ScanInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>At most one cache write per this interval while imports complete (plus one per pass and at shutdown).</summary>
+    public TimeSpan CacheSaveInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     public TimeSpan SettleTime { get; init; } = TimeSpan.FromSeconds(2);
 
     public int Parallel { get; init; } = 2;

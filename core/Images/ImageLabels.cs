@@ -7,6 +7,13 @@ public static class ImageLabels
     public const string CriPinned = "io.cri-containerd.pinned";
     public const string CriPinnedValue = "pinned";
 
+    /// <summary>
+    /// Set beside <see cref="CriPinned"/> when imageimportd set the pin, so it only ever removes pins of its own (a system
+    /// image pinned by someone else stays pinned). See <see cref="ImagePins"/>.
+    /// </summary>
+    public const string Pinned = "io.imageimportd.pinned";
+    public const string PinnedValue = "true";
+
     /// <summary>The archive (absolute path) an image was imported from.</summary>
     public const string Source = "io.imageimportd.source";
 

@@ -244,21 +244,18 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         return records;
     }
 
-    /// <summary>Creates the image, or re-points an existing name; writes nothing when it is already as wanted.</summary>
+    /// <summary>
+    /// Creates the image, or re-points an existing name; writes nothing when it is already as wanted. The pin labels come
+    /// from <see cref="ImagePins"/>: an image someone else pinned keeps its pin as it is, never marked as ours.
+    /// </summary>
     private async Task<ImportedImage> PutImageAsync(string name, Descriptor target, string path, CancellationToken cancellationToken)
     {
-        var labels = new Dictionary<string, string>(StringComparer.Ordinal) { [ImageLabels.Source] = Path.GetFullPath(path) };
-        if (options.Pin)
-        {
-            labels[ImageLabels.CriPinned] = ImageLabels.CriPinnedValue;
-        }
-
         var existing = await backend.Images.GetAsync(name, cancellationToken);
         if (existing is null)
         {
             try
             {
-                await backend.Images.CreateAsync(new ImageRecord(name, target, labels), cancellationToken);
+                await backend.Images.CreateAsync(new ImageRecord(name, target, Wanted(null)), cancellationToken);
                 return new ImportedImage(name, target, ImageChange.Created, null);
             }
             catch (Containerd.ContainerdException ex) when (ex.Kind == Containerd.ErrorKind.AlreadyExists)
@@ -271,6 +268,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
             }
         }
 
+        var labels = Wanted(existing.Labels);
         var sameTarget = existing.Target.Digest == target.Digest && existing.Target.MediaType == target.MediaType;
         // The source label is written with the target; when several files supply the same image, the first keeps it,
         // so re-scanning them costs no writes. Only a missing pin is worth a write on its own.
@@ -293,6 +291,20 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         return sameTarget
             ? new ImportedImage(name, target, ImageChange.Relabeled, null)
             : new ImportedImage(name, target, ImageChange.Repointed, existing.Target.Digest);
+
+        Dictionary<string, string> Wanted(IReadOnlyDictionary<string, string>? current)
+        {
+            var wanted = new Dictionary<string, string>(StringComparer.Ordinal) { [ImageLabels.Source] = Path.GetFullPath(path) };
+            if (options.Pin)
+            {
+                foreach (var (key, value) in ImagePins.LabelsToPin(current))
+                {
+                    wanted[key] = value;
+                }
+            }
+
+            return wanted;
+        }
     }
 
     /// <summary>Notes the digests of blobs the importer generates, so the walk counts them as present.</summary>

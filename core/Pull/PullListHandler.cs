@@ -51,6 +51,8 @@ public sealed class PullListHandler(IImagePuller puller, IImageStore images, boo
             throw new InvalidDataException($"{result.Failed} of {result.Entries.Count} references could not be pulled");
         }
 
-        return result.Entries.SelectMany(e => e.LabeledNames).Distinct(StringComparer.Ordinal).ToList();
+        // Every name the list supplies, written this time or not: the cache records them so pins follow the list.
+        return result.Entries.Where(e => e.Outcome != PullOutcome.Failed)
+            .SelectMany(e => e.LabeledNames.Prepend(e.Entry.Reference)).Distinct(StringComparer.Ordinal).ToList();
     }
 }

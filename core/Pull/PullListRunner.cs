@@ -6,7 +6,7 @@ namespace Imageimportd.Pull;
 
 /// <summary>
 /// Makes the images of a pull list present and pinned. Per entry: CRI ImageStatus; when absent, CRI PullImage; then
-/// the labels <c>io.cri-containerd.pinned=pinned</c> (unless <see cref="PullListOptions.Pin"/> is off) and
+/// the pin labels of <see cref="ImagePins"/> (unless <see cref="PullListOptions.Pin"/> is off) and
 /// <c>io.imageimportd.source</c> on the image record named by the reference and on its <c>repo@sha256:…</c> twin when
 /// that exists. Labels already there are not written again, so a second run over the same list writes nothing; a
 /// source label another file already set is kept (as the importer keeps the first archive's), so two lists naming
@@ -115,9 +115,10 @@ public sealed class PullListRunner
     private async Task<bool> LabelOneAsync(ImageRecord record, CancellationToken cancellationToken)
     {
         var missing = new List<KeyValuePair<string, string>>();
-        if (_options.Pin && !(record.Labels.TryGetValue(ImageLabels.CriPinned, out var pin) && pin == ImageLabels.CriPinnedValue))
+        if (_options.Pin)
         {
-            missing.Add(new(ImageLabels.CriPinned, ImageLabels.CriPinnedValue));
+            // ImagePins decides: an image pinned already (by CRI, by someone else) is left as it is.
+            missing.AddRange(ImagePins.LabelsToPin(record.Labels));
         }
 
         if (!record.Labels.ContainsKey(ImageLabels.Source))

@@ -3,8 +3,10 @@ namespace Imageimportd.Queue;
 /// <summary>
 /// The debounced queue between file-system events and imports. Contract:
 /// <list type="bullet">
-/// <item><see cref="Notify"/> is a hint, deduplicated per path; each one moves the path's due time to now + settle, so a
-/// file still being copied keeps moving later (k3s fixes the due time at the first event).</item>
+/// <item><see cref="Notify"/> is a hint, deduplicated per path; each one moves a settling path's due time to now + settle,
+/// so a file still being copied keeps moving later (k3s fixes the due time at the first event). For a file in flight or
+/// backing off, only a changed stamp (size, mtime, inode) counts: a periodic scan never resets a failing file's
+/// backoff.</item>
 /// <item>A due file is handed out only if its stamp (size + mtime) equals the one seen at the last notify or probe;
 /// otherwise it is due again one settle time later. A file that is gone when due leaves the queue.</item>
 /// <item><see cref="DequeueAsync"/> hands out due files in ordinal order of their path, never more than
@@ -25,6 +27,7 @@ public sealed class ImportQueue
     // Ordinal order, so a scan over due entries meets 00-pause.tar first.
     private readonly SortedDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private int _inFlight;
+    private int _parked;
     private TaskCompletionSource _changed = NewSignal();
 
     public ImportQueue(IFileProbe probe, TimeProvider time, ImportQueueOptions? options = null)
@@ -55,7 +58,8 @@ public sealed class ImportQueue
         {
             lock (_lock)
             {
-                return _entries.Values.Count(e => e.State != State.Parked);
+                // Counted, not walked: the daemon asks after every completion, and a pass may hold 10,000 files.
+                return _entries.Count - _parked;
             }
         }
     }
@@ -89,14 +93,21 @@ public sealed class ImportQueue
                 switch (entry.State)
                 {
                     case State.InFlight:
-                        // Looked at again in Complete: the import may have read a half-written file.
-                        entry.ChangedWhileInFlight = true;
+                        // A periodic scan notifies every file it sees; only a real change (size, mtime, inode) since
+                        // the hand-out counts, else each scan would reset a failing file's backoff.
+                        if (stamp != entry.Stamp)
+                        {
+                            // Looked at again in Complete: the import may have read a half-written file.
+                            entry.ChangedWhileInFlight = true;
+                            entry.Stamp = stamp;
+                        }
+
                         entry.RemoveOnComplete = false;
-                        entry.Stamp = stamp;
                         break;
                     case State.Parked:
                         if (stamp is not null && stamp != entry.Stamp)
                         {
+                            _parked--;
                             Restart(entry, stamp, now);
                         }
 
@@ -107,10 +118,14 @@ public sealed class ImportQueue
                         break;
                     case State.Backoff:
                         // The backoff is about containerd, not the file: a change never shortens it, only the settle
-                        // time can lengthen it.
-                        var settled = now + _options.SettleTime;
-                        entry.DueAt = entry.DueAt > settled ? entry.DueAt : settled;
-                        entry.Stamp = stamp;
+                        // time can lengthen it; a hint about an unchanged file (a periodic scan) changes nothing.
+                        if (stamp != entry.Stamp)
+                        {
+                            var settled = now + _options.SettleTime;
+                            entry.DueAt = entry.DueAt > settled ? entry.DueAt : settled;
+                            entry.Stamp = stamp;
+                        }
+
                         break;
                 }
             }
@@ -136,6 +151,7 @@ public sealed class ImportQueue
             }
             else
             {
+                _parked -= entry.State == State.Parked ? 1 : 0;
                 _entries.Remove(path);
             }
 
@@ -225,6 +241,7 @@ public sealed class ImportQueue
             }
             else if (outcome == ImportOutcomeKind.Permanent)
             {
+                _parked++;
                 entry.State = State.Parked;
                 entry.Stamp = item.Stamp;
             }

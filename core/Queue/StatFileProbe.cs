@@ -3,13 +3,14 @@ using System.Runtime.InteropServices;
 namespace Imageimportd.Queue;
 
 /// <summary>
-/// <see cref="IFileProbe"/> over stat(2), following symlinks. .NET's file times stop at 100 ns; stat's
+/// <see cref="IFileProbe"/> over stat(2), following symlinks; the stamp carries the inode. .NET's file times stop at 100 ns; stat's
 /// <c>st_mtim</c> carries nanoseconds, which is what the cache stores and compares.
 /// </summary>
 public sealed partial class StatFileProbe : IFileProbe
 {
     // The 64-bit kernel layouts (x86_64 and the generic one of arm64, riscv64, loong64) differ before st_size but
-    // agree on these offsets: st_size at 48, st_mtim (seconds, nanoseconds) at 88 and 96.
+    // agree on these offsets: st_ino at 8, st_size at 48, st_mtim (seconds, nanoseconds) at 88 and 96.
+    private const int InodeOffset = 8;
     private const int SizeOffset = 48;
     private const int MtimeSecondsOffset = 88;
     private const int MtimeNanosecondsOffset = 96;
@@ -27,7 +28,8 @@ public sealed partial class StatFileProbe : IFileProbe
         var size = BitConverter.ToInt64(buffer, SizeOffset);
         var seconds = BitConverter.ToInt64(buffer, MtimeSecondsOffset);
         var nanoseconds = BitConverter.ToInt64(buffer, MtimeNanosecondsOffset);
-        return new FileStamp(size, (seconds * 1_000_000_000) + nanoseconds);
+        var inode = BitConverter.ToUInt64(buffer, InodeOffset);
+        return new FileStamp(size, (seconds * 1_000_000_000) + nanoseconds, inode);
     }
 
     [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

@@ -8,11 +8,11 @@ internal sealed class FakeFileProbe : IFileProbe
     private readonly Dictionary<string, FileStamp> _files = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
-    public void Set(string path, long size, long mtime)
+    public void Set(string path, long size, long mtime, ulong inode = 0)
     {
         lock (_lock)
         {
-            _files[path] = new FileStamp(size, mtime);
+            _files[path] = new FileStamp(size, mtime, inode);
         }
     }
 

@@ -199,6 +199,140 @@ public sealed partial class ImportCacheTests
         Assert.That(loaded.Entries.Keys, Is.EquivalentTo(new[] { "/x/a.tar", "/x/b.tar" }));
     }
 
+    [Test]
+    public void Load_K3sCompactWholeSeconds_MatchesAnyMtimeWithinThatSecond()
+    {
+        // What k3s writes: compact JSON, modTime in whole seconds (RFC 3339 without a fraction), no images.
+        File.WriteAllText(ImportCache.DefaultPath(_dir.Path), """{"/k/a.tar":{"size":4096,"modTime":"2024-05-01T10:00:00Z"}}""");
+
+        var cache = ImportCache.Load(ImportCache.DefaultPath(_dir.Path), _time);
+
+        Assert.That(cache.IsUnchanged("/k/a.tar", new FileStamp(4096, May1 + 734_120_001)), Is.True, "cp leaves a sub-second mtime");
+        Assert.That(cache.IsUnchanged("/k/a.tar", new FileStamp(4096, May1 + 999_999_999)), Is.True);
+        Assert.That(cache.IsUnchanged("/k/a.tar", new FileStamp(4096, May1 + 1_000_000_000)), Is.False, "the next second");
+        Assert.That(cache.IsUnchanged("/k/a.tar", new FileStamp(4096, May1 - 1)), Is.False);
+        Assert.That(cache.IsUnchanged("/k/a.tar", new FileStamp(4097, May1 + 1)), Is.False);
+        Assert.That(cache.Entries["/k/a.tar"].FromK3s, Is.True);
+    }
+
+    [Test]
+    public void IsUnchanged_OwnEntryInWholeSeconds_StaysExact()
+    {
+        var cache = ImportCache.Load(ImportCache.DefaultPath(_dir.Path), _time);
+        cache.Record("/x/a.tar", new FileStamp(10, May1), ["a:1"]);
+        cache.Save();
+        var loaded = ImportCache.Load(cache.FilePath!, _time);
+
+        Assert.That(loaded.Entries["/x/a.tar"].FromK3s, Is.False);
+        Assert.That(loaded.IsUnchanged("/x/a.tar", new FileStamp(10, May1 + 1)), Is.False);
+    }
+
+    [Test]
+    public void Save_K3sEntryNotYetLearnt_WrittenWithoutImages()
+    {
+        File.WriteAllText(ImportCache.DefaultPath(_dir.Path), """{"/k/a.tar":{"size":1,"modTime":"2024-05-01T10:00:00Z"}}""");
+        var cache = ImportCache.Load(ImportCache.DefaultPath(_dir.Path), _time);
+        cache.Record("/k/b.tar", new FileStamp(2, May1), ["b:1"]);
+        cache.Save();
+
+        var loaded = ImportCache.Load(cache.FilePath!, _time);
+
+        Assert.That(loaded.Entries["/k/a.tar"].FromK3s, Is.True, "still to be learnt after a restart");
+        Assert.That(loaded.Entries["/k/b.tar"].FromK3s, Is.False);
+    }
+
+    [Test]
+    public void SuppliersOf_TracksRecordAndForget()
+    {
+        var cache = ImportCache.InMemory(_time);
+        cache.Record("/x/a.tar", new FileStamp(1, May1), ["app:1", "base:1"]);
+        cache.Record("/x/b.tar", new FileStamp(1, May1), ["base:1"]);
+        var previous = cache.Record("/x/a.tar", new FileStamp(2, May1), ["app:2"]);
+
+        Assert.That(previous!.Images, Is.EqualTo(new[] { "app:1", "base:1" }));
+        Assert.That(cache.SuppliersOf("app:1"), Is.Empty);
+        Assert.That(cache.SuppliersOf("base:1"), Is.EqualTo(new[] { "/x/b.tar" }));
+        Assert.That(cache.ForgetAll(["/x/b.tar", "/x/missing.tar"]), Is.EqualTo(1));
+        Assert.That(cache.SuppliersOf("base:1"), Is.Empty);
+        Assert.That(cache.SuppliersOf("app:2"), Is.EqualTo(new[] { "/x/a.tar" }));
+    }
+
+    [TestCase("/dev/zero")]
+    [TestCase("/proc/kmsg")]
+    [TestCase("/dev/null")]
+    public void Load_SymlinkToDevice_RefusedWithoutReading(string target)
+    {
+        File.CreateSymbolicLink(ImportCache.DefaultPath(_dir.Path), target);
+
+        var cache = Task.Run(() => ImportCache.Load(ImportCache.DefaultPath(_dir.Path), _time)).WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+
+        Assert.That(cache.LoadedCorrupt, Is.True);
+        Assert.That(cache.LoadError, Does.Contain("symbolic link"));
+        Assert.That(cache.Entries, Is.Empty);
+    }
+
+    [Test]
+    public void Load_SymlinkToValidCacheOutsideTheDirectory_NotFollowed()
+    {
+        using var elsewhere = new TempDirectory("iid-cache-elsewhere-");
+        File.WriteAllText(elsewhere.Combine("secret.json"), """{"/x/a.tar":{"size":1,"modTime":"2024-05-01T10:00:00Z"}}""");
+        File.CreateSymbolicLink(ImportCache.DefaultPath(_dir.Path), elsewhere.Combine("secret.json"));
+
+        var cache = ImportCache.Load(ImportCache.DefaultPath(_dir.Path), _time);
+        cache.Record("/x/b.tar", new FileStamp(1, May1), []);
+        cache.Save();
+
+        Assert.That(cache.LoadError, Does.Contain("symbolic link"));
+        Assert.That(File.ReadAllText(elsewhere.Combine("secret.json")), Does.Contain("/x/a.tar").And.Not.Contain("/x/b.tar"), "the save replaces the link, never writes through it");
+        Assert.That(new FileInfo(ImportCache.DefaultPath(_dir.Path)).LinkTarget, Is.Null);
+    }
+
+    [Test]
+    public async Task Load_Fifo_RefusedWithoutBlocking()
+    {
+        var path = ImportCache.DefaultPath(_dir.Path);
+        await Tools.RunAsync("mkfifo", [path], CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        var cache = await Task.Run(() => ImportCache.Load(path, _time)).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.That(cache.LoadError, Does.Contain("not a regular file"));
+        Assert.That(cache.Entries, Is.Empty);
+    }
+
+    [Test]
+    public void Load_OverSizeCap_RefusedWithoutReading()
+    {
+        var path = ImportCache.DefaultPath(_dir.Path);
+        using (var stream = File.Create(path))
+        {
+            // Sparse: the size is what counts, not the blocks.
+            stream.SetLength(ImportCache.MaxFileBytes + 1);
+        }
+
+        var cache = ImportCache.Load(path, _time);
+
+        Assert.That(cache.LoadError, Does.Contain("MiB limit"));
+        Assert.That(cache.Entries, Is.Empty);
+    }
+
+    [Test]
+    public void Load_ManyEntries_AllRead()
+    {
+        var path = ImportCache.DefaultPath(_dir.Path);
+        var cache = ImportCache.Load(path, _time);
+        for (var i = 0; i < 20_000; i++)
+        {
+            cache.Record($"/x/{i}.tar", new FileStamp(i, May1 + i), [$"img:{i}"]);
+        }
+
+        cache.Save();
+        var loaded = ImportCache.Load(path, _time);
+
+        Assert.That(loaded.Count, Is.EqualTo(20_000));
+        Assert.That(loaded.IsUnchanged("/x/19999.tar", new FileStamp(19_999, May1 + 19_999)), Is.True);
+        Assert.That(loaded.SuppliersOf("img:7"), Is.EqualTo(new[] { "/x/7.tar" }));
+    }
+
     // Go's time.RFC3339Nano output: UTC, 1-9 fraction digits without trailing zeros; k3s parses it with RFC3339.
     [GeneratedRegex(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{0,8}[1-9])?Z$")]
     private static partial Regex GoRfc3339();

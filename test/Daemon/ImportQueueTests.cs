@@ -158,6 +158,48 @@ public sealed class ImportQueueTests
     }
 
     [Test]
+    public void Complete_TransientFailuresWithScansNotifyingAnUnchangedFile_BackoffKeepsGrowing()
+    {
+        // A periodic scan notifies every file it sees, also one in flight or backing off; an unchanged file must keep
+        // its retry count (a sparse archive filling containerd's disk was retried every few seconds otherwise).
+        var queue = NewQueue(new ImportQueueOptions { InitialBackoff = TimeSpan.FromSeconds(1), MaxBackoff = TimeSpan.FromSeconds(64) });
+        var item = Settle(queue, "/i/big.tar");
+        var waits = new List<double>();
+        for (var i = 0; i < 6; i++)
+        {
+            queue.Notify("/i/big.tar");
+            queue.Complete(item, ImportOutcomeKind.Transient);
+            var waited = TimeSpan.Zero;
+            QueueItem? next;
+            while ((next = queue.TryDequeue()) is null)
+            {
+                Assert.That(waited, Is.LessThan(TimeSpan.FromMinutes(5)));
+                _time.Advance(TimeSpan.FromMilliseconds(500));
+                waited += TimeSpan.FromMilliseconds(500);
+                queue.Notify("/i/big.tar");
+            }
+
+            waits.Add(waited.TotalSeconds);
+            item = next;
+        }
+
+        Assert.That(waits, Is.EqualTo(new[] { 1.0, 2, 4, 8, 16, 32 }));
+        Assert.That(item.Attempt, Is.EqualTo(7));
+    }
+
+    [Test]
+    public void Complete_FileReplacedByRenameDuringImport_QueuedAgain()
+    {
+        var queue = NewQueue();
+        var item = Settle(queue, "/i/a.tar");
+        _files.Set("/i/a.tar", 100, 1, inode: 42);
+        queue.Notify("/i/a.tar");
+        queue.Complete(item, ImportOutcomeKind.Success);
+
+        Assert.That(queue.PendingCount, Is.EqualTo(1), "same size and mtime, another inode: another file");
+    }
+
+    [Test]
     public void Complete_TransientFailure_DefaultsStartAtOneSecondCappedAtFiveMinutes()
     {
         var options = new ImportQueueOptions();

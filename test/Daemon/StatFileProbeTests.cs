@@ -18,7 +18,25 @@ public sealed class StatFileProbeTests
 
         var stamp = StatFileProbe.Instance.Probe(path);
 
-        Assert.That(stamp, Is.EqualTo(new FileStamp(1234, 1_714_557_600_123_456_789)));
+        Assert.That(stamp?.WithoutInode(), Is.EqualTo(new FileStamp(1234, 1_714_557_600_123_456_789)));
+    }
+
+    [Test]
+    public async Task Probe_FileReplacedByRenameWithSameSizeAndMtime_StampDiffers()
+    {
+        using var dir = new TempDirectory("iid-probe-");
+        var path = dir.Combine("a.tar");
+        var other = dir.Combine(".b.tmp");
+        await File.WriteAllBytesAsync(path, new byte[10]).WaitAsync(TimeSpan.FromSeconds(30));
+        await File.WriteAllBytesAsync(other, new byte[10]).WaitAsync(TimeSpan.FromSeconds(30));
+        await Tools.RunAsync("touch", ["-d", "@1714557600", path, other], CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        var before = StatFileProbe.Instance.Probe(path)!.Value;
+
+        File.Move(other, path, overwrite: true);
+        var after = StatFileProbe.Instance.Probe(path)!.Value;
+
+        Assert.That(after.SameSizeAndTime(before), Is.True);
+        Assert.That(after, Is.Not.EqualTo(before), "a new inode is a new file");
     }
 
     [Test]
