@@ -30,7 +30,9 @@ public sealed class ImportCache
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, ImportCacheEntry> _entries;
-    private readonly Dictionary<string, HashSet<string>> _suppliers = new(StringComparer.Ordinal);
+    // image → the one path supplying it (a string, the common case) or several (a HashSet): a million entries must
+    // not cost a million sets.
+    private readonly Dictionary<string, object> _suppliers = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private long _version;
     private long _savedVersion;
@@ -65,6 +67,18 @@ public sealed class ImportCache
             lock (_lock)
             {
                 return new Dictionary<string, ImportCacheEntry>(_entries, StringComparer.Ordinal);
+            }
+        }
+    }
+
+    /// <summary>A snapshot of the paths, cheaper than <see cref="Entries"/> when only they are needed.</summary>
+    public IReadOnlyList<string> Paths
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _entries.Keys];
             }
         }
     }
@@ -141,7 +155,9 @@ public sealed class ImportCache
     {
         lock (_lock)
         {
-            return _suppliers.TryGetValue(image, out var paths) ? [.. paths] : [];
+            return _suppliers.TryGetValue(image, out var paths)
+                ? paths is string one ? [one] : [.. (HashSet<string>)paths]
+                : [];
         }
     }
 
@@ -171,7 +187,7 @@ public sealed class ImportCache
             var removed = 0;
             foreach (var path in paths)
             {
-                removed += RemoveLocked(Path.GetFullPath(path)) is null ? 0 : 1;
+                removed += (RemoveLocked(path) ?? RemoveLocked(Path.GetFullPath(path))) is null ? 0 : 1;
             }
 
             _version += removed > 0 ? 1 : 0;
@@ -248,7 +264,12 @@ public sealed class ImportCache
 
         foreach (var image in previous.Images)
         {
-            if (_suppliers.TryGetValue(image, out var paths) && paths.Remove(path) && paths.Count == 0)
+            if (!_suppliers.TryGetValue(image, out var paths))
+            {
+                continue;
+            }
+
+            if (paths is string one ? one == path : ((HashSet<string>)paths).Remove(path) && ((HashSet<string>)paths).Count == 0)
             {
                 _suppliers.Remove(image);
             }
@@ -263,10 +284,19 @@ public sealed class ImportCache
         {
             if (!_suppliers.TryGetValue(image, out var paths))
             {
-                _suppliers[image] = paths = new HashSet<string>(1, StringComparer.Ordinal);
+                _suppliers[image] = path;
             }
-
-            paths.Add(path);
+            else if (paths is string one)
+            {
+                if (one != path)
+                {
+                    _suppliers[image] = new HashSet<string>(StringComparer.Ordinal) { one, path };
+                }
+            }
+            else
+            {
+                ((HashSet<string>)paths).Add(path);
+            }
         }
     }
 

@@ -221,7 +221,7 @@ public sealed class WatchDaemon : IDisposable
             _queue.Notify(file);
         }
 
-        var gone = _cache.Entries.Keys.Where(p => !present.Contains(p) && IsUnder(p)).ToList();
+        var gone = _cache.Paths.Where(p => !present.Contains(p) && IsUnder(p)).ToList();
         if (gone.Count > 0)
         {
             await UnpinGoneAsync(gone, present, cancellationToken);
@@ -306,14 +306,16 @@ public sealed class WatchDaemon : IDisposable
     /// </summary>
     private async Task UnpinGoneAsync(List<string> gone, HashSet<string> present, CancellationToken cancellationToken)
     {
+        const int LinesPerFile = 100;
         var goneSet = new HashSet<string>(gone, StringComparer.Ordinal);
-        var byFile = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        // Kept per file only for the per-file log lines, which a huge stale cache does not get.
+        var byFile = gone.Count <= LinesPerFile ? new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal) : null;
         var candidates = new HashSet<string>(StringComparer.Ordinal);
         foreach (var path in gone)
         {
             if (_cache.TryGet(path, out var entry))
             {
-                byFile[path] = entry.Images;
+                byFile?.Add(path, entry.Images);
                 candidates.UnionWith(entry.Images);
             }
         }
@@ -340,10 +342,15 @@ public sealed class WatchDaemon : IDisposable
             }
         }
 
-        _cache.ForgetAll(gone);
+        var forgotten = _cache.ForgetAll(gone);
         _saver.Flush();
-        const int LinesPerFile = 100;
-        if (byFile.Count <= LinesPerFile)
+        if (forgotten > 10_000)
+        {
+            // A one-off: hand the memory of a huge stale cache back to the system instead of keeping it as heap.
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }
+
+        if (byFile is not null)
         {
             foreach (var (path, images) in byFile.OrderBy(f => f.Key, StringComparer.Ordinal))
             {
@@ -352,7 +359,7 @@ public sealed class WatchDaemon : IDisposable
         }
         else
         {
-            _log.ForContext("Outcome", "unpinned").Information("forgot {Count} cache entries of files that no longer exist; unpinned {Images} image(s)", byFile.Count, unpinned.Count);
+            _log.ForContext("Outcome", "unpinned").Information("forgot {Count} cache entries of files that no longer exist; unpinned {Images} image(s)", forgotten, unpinned.Count);
         }
     }
 
