@@ -29,6 +29,7 @@ public sealed class FileImporterTests
         if (pinned)
         {
             labels[ImageLabels.CriPinned] = ImageLabels.CriPinnedValue;
+            labels[ImageLabels.Pinned] = ImageLabels.PinnedValue;
         }
 
         return labels;

@@ -71,7 +71,7 @@ public sealed class PullListRunnerTests
                 Assert.That(labels[ImageLabels.Source], Is.EqualTo(ListPath), name);
             }
 
-            Assert.That(_store.Updates.Select(u => u.Fields), Has.All.EquivalentTo(new[] { "labels." + ImageLabels.CriPinned, "labels." + ImageLabels.Source }));
+            Assert.That(_store.Updates.Select(u => u.Fields), Has.All.EquivalentTo(new[] { "labels." + ImageLabels.CriPinned, "labels." + ImageLabels.Pinned, "labels." + ImageLabels.Source }));
             Assert.That(result.Pulled, Is.EqualTo(1));
             Assert.That(result.Source, Is.EqualTo(ListPath));
         });
@@ -111,7 +111,7 @@ public sealed class PullListRunnerTests
         await Runner().RunAsync(Entries("docker.io/library/nginx:1.25"), CancellationToken.None).WaitAsync(Bound);
 
         Assert.That(_store.Get("docker.io/library/nginx:1.25").Labels[ImageLabels.Source], Is.EqualTo("/var/lib/images/nginx.tar"));
-        Assert.That(_store.Updates.Select(u => u.Fields), Has.All.EqualTo(new[] { "labels." + ImageLabels.CriPinned }));
+        Assert.That(_store.Updates.Select(u => u.Fields), Has.All.EqualTo(new[] { "labels." + ImageLabels.CriPinned, "labels." + ImageLabels.Pinned }));
     }
 
     [Test]
