@@ -18,7 +18,14 @@ internal sealed class DirectoryWatcher : IDisposable
     public DirectoryWatcher(string directory, Action<string> changed, Action<string> removed, Action rescan)
     {
         _directory = Path.GetFullPath(directory);
-        _changed = changed;
+        // The scan's bounds apply to events too, so inotify never brings in a file the next scan calls gone.
+        _changed = path =>
+        {
+            if (Scan.DirectoryScan.WithinLimits(_directory, path))
+            {
+                changed(path);
+            }
+        };
         _removed = removed;
         _rescan = rescan;
     }
