@@ -44,6 +44,12 @@ public sealed class ArchiveReader(ArchiveLimits limits)
             }
             catch (Exception ex) when (ex is InvalidDataException or FormatException or EndOfStreamException or ArgumentException or OutOfMemoryException)
             {
+                if (ex is EndOfStreamException && entries == 0 && guarded.BytesSeen == 0)
+                {
+                    // TarReader reports a stream with no bytes at all as cut short unless it can seek.
+                    throw new InvalidDataException("empty archive: no tar entries", ex);
+                }
+
                 // TarReader's own messages are resource keys in the NativeAOT build; the guard's are words.
                 var why = ex switch
                 {

@@ -22,6 +22,9 @@ internal sealed class TarHeaderGuardStream(Stream inner, long maxHeaderBytes) : 
     private long? _pendingSize;
     private bool _disabled;
 
+    /// <summary>Bytes passed through so far.</summary>
+    public long BytesSeen { get; private set; }
+
     public override int Read(Span<byte> buffer)
     {
         var n = inner.Read(buffer);
@@ -54,6 +57,7 @@ internal sealed class TarHeaderGuardStream(Stream inner, long maxHeaderBytes) : 
 
     private void Observe(ReadOnlySpan<byte> data)
     {
+        BytesSeen += data.Length;
         while (!data.IsEmpty && !_disabled)
         {
             if (_skip > 0)
