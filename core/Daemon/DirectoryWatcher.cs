@@ -21,7 +21,11 @@ internal sealed class DirectoryWatcher : IDisposable
         // The scan's bounds apply to events too, so inotify never brings in a file the next scan calls gone.
         _changed = path =>
         {
-            if (Scan.DirectoryScan.WithinLimits(_directory, path))
+            if (path.Contains('\uFFFD', StringComparison.Ordinal))
+            {
+                rescan(); // A name that is not UTF-8 reaches us mangled; the scan reads it as bytes.
+            }
+            else if (Scan.DirectoryScan.WithinLimits(_directory, path))
             {
                 changed(path);
             }

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Imageimportd.Scan;
 
 /// <summary>
@@ -38,7 +36,7 @@ public sealed class DirectoryScan(Action<string>? note = null)
         var relative = Path.GetRelativePath(root, path);
         return !relative.StartsWith("..", StringComparison.Ordinal)
             && relative.Count(c => c == '/') <= MaxDepth
-            && Encoding.UTF8.GetByteCount(path) <= MaxPathBytes;
+            && NativePath.ByteCount(path) <= MaxPathBytes;
     }
 
     public IReadOnlyList<string> Find(string directory, Func<string, bool> isCandidate)
@@ -84,8 +82,8 @@ public sealed class DirectoryScan(Action<string>? note = null)
             return;
         }
 
-        names.Sort(StringComparer.Ordinal);
-        foreach (var name in names)
+        names.Sort((x, y) => string.CompareOrdinal(x.Name, y.Name));
+        foreach (var (name, type) in names)
         {
             if (ArchiveNames.IsHidden(name))
             {
@@ -93,9 +91,20 @@ public sealed class DirectoryScan(Action<string>? note = null)
             }
 
             var path = directory.Path + "/" + name;
-            if (NativePath.Encode(path).Length - 1 > MaxPathBytes)
+            if (NativePath.ByteCount(path) > MaxPathBytes)
             {
                 Note("long:" + directory.Path, $"paths under {Escape(directory.Path)} are longer than the kernel's limit ({MaxPathBytes} bytes); skipped");
+                continue;
+            }
+
+            if (type == NativeFile.DtRegular)
+            {
+                // Not a link, so no stat is needed (a file swapped since is checked again when it is opened).
+                if (isCandidate(name))
+                {
+                    found.Add(path);
+                }
+
                 continue;
             }
 
@@ -127,7 +136,7 @@ public sealed class DirectoryScan(Action<string>? note = null)
 
             var id = (status.Device, status.Inode);
             var child = new Pending(path, directory.Depth + 1, [.. directory.Ancestors, id]) { Status = status };
-            if (NativeFile.Stat(path, follow: false, out _) is { IsSymlink: true })
+            if (type != NativeFile.DtDirectory && NativeFile.Stat(path, follow: false, out _) is { IsSymlink: true })
             {
                 links.Enqueue(child with { Ancestors = directory.Ancestors });
             }

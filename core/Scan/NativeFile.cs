@@ -65,11 +65,15 @@ internal static partial class NativeFile
         return Fstatfs(fd, buffer) == 0 ? BinaryPrimitives.ReadInt64LittleEndian(buffer) : null;
     }
 
+    /// <summary>readdir's <c>d_type</c> values that spare a stat.</summary>
+    public const byte DtDirectory = 4;
+    public const byte DtRegular = 8;
+
     /// <summary>
-    /// The raw names in a directory (without <c>.</c> and <c>..</c>), decoded by <see cref="NativePath.Decode"/>.
-    /// Null with errno when the directory cannot be opened.
+    /// The raw names in a directory (without <c>.</c> and <c>..</c>), decoded by <see cref="NativePath.Decode"/>, each
+    /// with its <c>d_type</c> (0 when the file system does not say). Null with errno when it cannot be opened.
     /// </summary>
-    public static List<string>? ReadDirectory(string path, out int errno)
+    public static List<(string Name, byte Type)>? ReadDirectory(string path, out int errno)
     {
         var dir = OpenDir(NativePath.Encode(path));
         if (dir == IntPtr.Zero)
@@ -80,7 +84,7 @@ internal static partial class NativeFile
 
         try
         {
-            var names = new List<string>();
+            var names = new List<(string, byte)>();
             var name = new List<byte>(256);
             while (true)
             {
@@ -110,7 +114,7 @@ internal static partial class NativeFile
                     continue;
                 }
 
-                names.Add(NativePath.Decode(name.ToArray()));
+                names.Add((NativePath.Decode(name.ToArray()), Marshal.ReadByte(entry, 18)));
             }
         }
         finally

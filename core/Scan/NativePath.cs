@@ -77,6 +77,33 @@ public static class NativePath
         }
     }
 
+    /// <summary>The length of <see cref="Encode"/>'s result without its NUL, without building it.</summary>
+    public static int ByteCount(string path)
+    {
+        var count = 0;
+        for (var i = 0; i < path.Length; i++)
+        {
+            var c = path[i];
+            if (char.IsHighSurrogate(c) && i + 1 < path.Length && char.IsLowSurrogate(path[i + 1]))
+            {
+                count += 4;
+                i++;
+            }
+            else
+            {
+                count += c switch
+                {
+                    < '\u0080' => 1,
+                    < '\u0800' => 2,
+                    >= '\uDC80' and <= '\uDCFF' => 1,
+                    _ => 3,
+                };
+            }
+        }
+
+        return count;
+    }
+
     /// <summary>True when <paramref name="path"/> carries bytes that are not UTF-8 (see <see cref="Decode"/>).</summary>
     public static bool HasRawBytes(string path)
     {
