@@ -19,7 +19,7 @@ public static class FailureCause
         EndOfStreamException => "truncated: the file ends before the archive does",
         InvalidDataException d => (pullList ? "bad pull list: " : "bad archive: ") + Plain(d.Message, "corrupt data"),
         FileNotFoundException or DirectoryNotFoundException => "file vanished",
-        UnauthorizedAccessException => "permission denied",
+        UnauthorizedAccessException => "unreadable: permission denied",
         PathTooLongException => "path too long for the kernel to open",
         OutOfMemoryException or InsufficientMemoryException => "out of memory",
         IOException io => "I/O error: " + Plain(io.Message, "read failed"),

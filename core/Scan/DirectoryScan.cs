@@ -57,7 +57,7 @@ public sealed class DirectoryScan(Action<string>? note = null)
             var id = (link.Status.Device, link.Status.Inode);
             if (link.Ancestors.Contains(id))
             {
-                Note("loop:" + link.Path, $"directory symlink {Escape(link.Path)} leads back to a directory above it; not followed");
+                Note("loop:" + link.Path, $"directory symlink {link.Path} leads back to a directory above it; not followed");
             }
             else if (visited.Add(id))
             {
@@ -76,7 +76,7 @@ public sealed class DirectoryScan(Action<string>? note = null)
         {
             if (errno != NativeFile.ENOENT)
             {
-                Note("list:" + directory.Path, $"cannot list {Escape(directory.Path)}: {SafeFile.ErrnoText(errno)}; skipped");
+                Note("list:" + directory.Path, $"cannot list {directory.Path}: {SafeFile.ErrnoText(errno)}; skipped");
             }
 
             return;
@@ -93,7 +93,7 @@ public sealed class DirectoryScan(Action<string>? note = null)
             var path = directory.Path + "/" + name;
             if (NativePath.ByteCount(path) > MaxPathBytes)
             {
-                Note("long:" + directory.Path, $"paths under {Escape(directory.Path)} are longer than the kernel's limit ({MaxPathBytes} bytes); skipped");
+                Note("long:" + directory.Path, $"paths under {directory.Path} are longer than the kernel's limit ({MaxPathBytes} bytes); skipped");
                 continue;
             }
 
@@ -130,7 +130,7 @@ public sealed class DirectoryScan(Action<string>? note = null)
 
             if (directory.Depth + 1 > MaxDepth)
             {
-                Note("deep:" + directory.Path, $"directories more than {MaxDepth} levels below the images directory are not scanned: {Escape(path)}");
+                Note("deep:" + directory.Path, $"directories more than {MaxDepth} levels below the images directory are not scanned: {path}");
                 continue;
             }
 
@@ -164,8 +164,6 @@ public sealed class DirectoryScan(Action<string>? note = null)
 
         note(message);
     }
-
-    private static string Escape(string path) => Logging.LogText.Escape(path);
 
     private sealed record Pending(string Path, int Depth, (ulong, ulong)[] Ancestors)
     {

@@ -175,6 +175,18 @@ public sealed class FileSystemTests
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
         Assert.That(result.Stderr, Does.Contain("imported " + images + "/caf\\xe9.tar"), result.Stderr);
         Assert.That(await ImageNamesAsync(containerd, ns), Does.Contain(Good));
+
+        // The daemon finds it by its bytes too, and its cache (JSON, whose keys are text) still saves.
+        await using var daemon = Start(containerd, ns, images);
+        await daemon.WaitForAsync("initial import done");
+        Sh($"cp '{_good.Path}' \"{images}/$(printf 'na\\357ve.tar')\"");
+        await daemon.WaitForAsync("(imported|unchanged) .*na\\\\xefve.tar");
+        var (exit, _) = await daemon.TerminateAsync();
+
+        Assert.That(exit, Is.EqualTo(0), daemon.Log);
+        Assert.That(daemon.Log, Does.Contain("caf\\xe9.tar"));
+        Assert.That(daemon.Count("EROR|WARN"), Is.Zero, daemon.Log);
+        Assert.That(File.Exists(Path.Combine(images, ".cache.json")), Is.True);
     }
 
     [Test]

@@ -139,7 +139,7 @@ public sealed class FileSafetyTests
     {
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(FailureCause.Describe(new UnauthorizedAccessException("UnauthorizedAccess_IODenied_Path, /x")), Is.EqualTo("permission denied"));
+            Assert.That(FailureCause.Describe(new UnauthorizedAccessException("UnauthorizedAccess_IODenied_Path, /x")), Is.EqualTo("unreadable: permission denied"));
             Assert.That(FailureCause.Describe(new EndOfStreamException("IO_EOF_ReadBeyondEOF")), Does.StartWith("truncated"));
             Assert.That(FailureCause.Describe(new OutOfMemoryException("Arg_OutOfMemoryException")), Is.EqualTo("out of memory"));
             Assert.That(FailureCause.Describe(new InvalidDataException("TarInvalidNumber")), Is.EqualTo("bad archive: corrupt data"));
