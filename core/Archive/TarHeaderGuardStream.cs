@@ -189,7 +189,7 @@ internal sealed class TarHeaderGuardStream(Stream inner, long maxHeaderBytes) : 
     {
         if ((field[0] & 0x80) != 0)
         {
-            if ((field[0] & 0x40) != 0 || field[1..^8].IndexOfAnyExcept((byte)0) >= 0)
+            if ((field[0] & 0x7F) != 0 || field[1..^8].IndexOfAnyExcept((byte)0) >= 0)
             {
                 return null; // Negative, or more than 64 bits.
             }

@@ -30,8 +30,8 @@ public static class SafeFile
     /// <summary>
     /// Opens <paramref name="path"/> for reading, or throws with plain words: <see cref="FileNotFoundException"/> when
     /// it is gone, <see cref="UnauthorizedAccessException"/> when permission is denied, <see cref="IOException"/>
-    /// "not a regular file (a FIFO)" and the like otherwise. The stream reads synchronously-backed, cancellable between
-    /// reads; <paramref name="status"/> is the opened file's statx.
+    /// "not a regular file (a FIFO)" and the like otherwise. Reads of a regular file on a real file system always end,
+    /// so a cancellation is seen between them; <paramref name="status"/> is the opened file's statx.
     /// </summary>
     public static FileStream OpenRead(string path, int bufferSize, out FileStatus status)
     {
