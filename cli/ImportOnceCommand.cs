@@ -55,7 +55,7 @@ internal static class ImportOnceCommand
                         return ExitCodes.SomeFailed;
                     }
 
-                    paths.AddRange(DirectoryScan.List(dir, n => ArchiveNames.IsArchive(n) || ArchiveNames.IsPullList(n)));
+                    paths.AddRange(new DirectoryScan(note => log.Warning("{Reason:l}", note)).Find(dir, n => ArchiveNames.IsArchive(n) || ArchiveNames.IsPullList(n)));
                 }
 
                 paths.AddRange((parse.GetValue(files) ?? []).Select(Path.GetFullPath));

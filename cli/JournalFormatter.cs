@@ -26,7 +26,7 @@ internal sealed class JournalFormatter : ITextFormatter
         if (logEvent.Exception is not null)
         {
             output.Write(": ");
-            output.Write(logEvent.Exception.Message);
+            output.Write(Imageimportd.Logging.LogText.Escape(logEvent.Exception.Message));
         }
 
         output.WriteLine();

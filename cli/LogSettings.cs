@@ -18,7 +18,7 @@ internal sealed record LogSettings(string Level, string Format)
             "error" => LogEventLevel.Error,
             _ => throw new ArgumentException($"unknown log level \"{Level}\""),
         };
-        var config = new LoggerConfiguration().MinimumLevel.Is(level);
+        var config = new LoggerConfiguration().MinimumLevel.Is(level).Enrich.With(new EscapingEnricher());
         return Format.ToLowerInvariant() switch
         {
             "json" => config.WriteTo.Console(new JsonFormatter(renderMessage: true), standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger(),

@@ -18,6 +18,12 @@ public sealed record ArchiveLimits
     /// <summary>A compressed archive may expand at most this many times (checked once past <see cref="ExpansionCheckAfterBytes"/>).</summary>
     public long MaxExpansionRatio { get; init; } = 200;
 
+    /// <summary>
+    /// Largest tar metadata header (GNU long name or link, PAX records): image archives name files with a few dozen
+    /// bytes, and the reader holds such a header whole, so a larger one is refused before it is read.
+    /// </summary>
+    public long MaxTarHeaderBytes { get; init; } = 1 << 20;
+
     public long ExpansionCheckAfterBytes { get; init; } = 256L << 20;
 
     public static ArchiveLimits Default { get; } = new();

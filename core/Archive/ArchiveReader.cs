@@ -32,7 +32,9 @@ public sealed class ArchiveReader(ArchiveLimits limits)
         var entries = 0;
         long bytes = 0;
 
-        using var reader = new TarReader(tar, leaveOpen: true);
+        // The guard sees each header before TarReader allocates what it declares; disposing it would close tar.
+        var guarded = new TarHeaderGuardStream(tar, limits.MaxTarHeaderBytes);
+        using var reader = new TarReader(guarded, leaveOpen: true);
         while (true)
         {
             TarEntry? entry;
@@ -40,9 +42,22 @@ public sealed class ArchiveReader(ArchiveLimits limits)
             {
                 entry = await reader.GetNextEntryAsync(copyData: false, cancellationToken);
             }
-            catch (Exception ex) when (ex is InvalidDataException or FormatException or EndOfStreamException or ArgumentException)
+            catch (Exception ex) when (ex is InvalidDataException or FormatException or EndOfStreamException or ArgumentException or OutOfMemoryException)
             {
-                throw new InvalidDataException(entries == 0 ? $"not a tar archive: {ex.Message}" : $"corrupt tar after {entries} entries: {ex.Message}", ex);
+                if (ex is EndOfStreamException && entries == 0 && guarded.BytesSeen == 0)
+                {
+                    // TarReader reports a stream with no bytes at all as cut short unless it can seek.
+                    throw new InvalidDataException("empty archive: no tar entries", ex);
+                }
+
+                // TarReader's own messages are resource keys in the NativeAOT build; the guard's are words.
+                var why = ex switch
+                {
+                    EndOfStreamException => "the file ends inside a tar header (truncated)",
+                    OutOfMemoryException => "a tar header too large to hold",
+                    _ => Logging.PlainText.Plain(ex.Message, "a tar header is malformed"),
+                };
+                throw new InvalidDataException(entries == 0 ? $"not a tar archive: {why}" : $"corrupt tar after {entries} entries: {why}", ex);
             }
 
             if (entry is null)

@@ -305,6 +305,11 @@ public sealed class ImportCache
         writer.WriteStartObject();
         foreach (var (path, entry) in _entries.OrderBy(e => e.Key, StringComparer.Ordinal))
         {
+            if (Scan.NativePath.HasRawBytes(path))
+            {
+                continue; // A name that is not UTF-8 cannot be a JSON key; such a file is checked again at each start.
+            }
+
             writer.WriteStartObject(path);
             writer.WriteNumber("size", entry.Stamp.Size);
             writer.WriteString("modTime", Rfc3339Nano.Format(entry.Stamp.ModifiedUnixNanoseconds));

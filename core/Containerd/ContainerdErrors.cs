@@ -28,7 +28,9 @@ internal static class ContainerdErrors
             StatusCode.Internal when ex.InnerException is HttpRequestException or SocketException or IOException => ErrorKind.Unavailable,
             _ => ErrorKind.Unknown,
         };
-        var detail = string.IsNullOrEmpty(ex.Status.Detail) ? ex.StatusCode.ToString() : ex.Status.Detail;
+        // Grpc.Net.Client's detail for a call it cancelled ("Call canceled by the client.") is about itself; say what happened.
+        var detail = ex.StatusCode == StatusCode.Cancelled ? "the call was cancelled"
+            : string.IsNullOrEmpty(ex.Status.Detail) ? ex.StatusCode.ToString() : ex.Status.Detail;
         return new ContainerdException(kind, $"{operation}: {detail}", ex);
     }
 

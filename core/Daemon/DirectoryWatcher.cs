@@ -18,7 +18,18 @@ internal sealed class DirectoryWatcher : IDisposable
     public DirectoryWatcher(string directory, Action<string> changed, Action<string> removed, Action rescan)
     {
         _directory = Path.GetFullPath(directory);
-        _changed = changed;
+        // The scan's bounds apply to events too, so inotify never brings in a file the next scan calls gone.
+        _changed = path =>
+        {
+            if (path.Contains('\uFFFD', StringComparison.Ordinal))
+            {
+                rescan(); // A name that is not UTF-8 reaches us mangled; the scan reads it as bytes.
+            }
+            else if (Scan.DirectoryScan.WithinLimits(_directory, path))
+            {
+                changed(path);
+            }
+        };
         _removed = removed;
         _rescan = rescan;
     }

@@ -27,6 +27,7 @@ public sealed class WatchDaemon : IDisposable
     private readonly ILogger _log;
     private readonly TimeProvider _time;
     private readonly IFileProbe _probe;
+    private readonly DirectoryScan _scan;
     private readonly ImportQueue _queue;
     private readonly ImportCache _cache;
     private readonly CacheSaver _saver;
@@ -51,6 +52,7 @@ public sealed class WatchDaemon : IDisposable
         _log = log;
         _time = time;
         _probe = probe ?? StatFileProbe.Instance;
+        _scan = new DirectoryScan(note => _log.Warning("{Reason:l}", note));
         _queue = new ImportQueue(_probe, time, new ImportQueueOptions { SettleTime = options.SettleTime, MaxConcurrency = Math.Max(1, options.Parallel) });
         _pin = import.Pin;
         _pins = new ImagePins(backend.Images);
@@ -178,7 +180,7 @@ public sealed class WatchDaemon : IDisposable
 
     private async Task ScanAsync(bool initial, CancellationToken cancellationToken)
     {
-        var files = DirectoryScan.List(_options.ImagesDirectory, n => ArchiveNames.IsArchive(n) || ArchiveNames.IsPullList(n));
+        var files = _scan.Find(_options.ImagesDirectory, n => ArchiveNames.IsArchive(n) || ArchiveNames.IsPullList(n));
         var present = new HashSet<string>(files, StringComparer.Ordinal);
         WarnIfWritableByOthers(_options.ImagesDirectory);
         IReadOnlyDictionary<string, ImageRecord>? images = null;

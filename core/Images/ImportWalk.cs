@@ -29,7 +29,7 @@ public sealed class ImportWalk(IContentInfoStore info, BlobJsonSource json, Plat
         foreach (var entry in index.Manifests)
         {
             var visit = await VisitAsync(entry, cancellationToken);
-            entries.Add(new WalkedImage(entry, visit.Complete, visit.Host, visit.Missing));
+            entries.Add(new WalkedImage(entry, visit.Complete, visit.Host, visit.Missing, visit.Host is null ? visit.UnknownMediaType : null));
         }
 
         return new WalkResult(entries);
@@ -66,7 +66,8 @@ public sealed class ImportWalk(IContentInfoStore info, BlobJsonSource json, Plat
             }
             else
             {
-                result = new Visit(true, null, []);
+                // Not an image: kept (as containerd's importer keeps it) but never unpacked; the type is reported.
+                result = new Visit(true, null, []) { UnknownMediaType = string.IsNullOrEmpty(mediaType) ? "(none)" : mediaType };
             }
         }
 
@@ -119,9 +120,11 @@ public sealed class ImportWalk(IContentInfoStore info, BlobJsonSource json, Plat
         ResolvedManifest? hostManifest = null;
         var best = -1;
         var missing = new List<Digest>();
+        string? unknown = null;
         foreach (var child in index.Manifests)
         {
             var visit = await VisitAsync(child, cancellationToken);
+            unknown ??= visit.UnknownMediaType;
             complete |= visit.Complete;
             missing.AddRange(visit.Missing);
             if (visit.Host is not null && (child.Platform is null || host.Runs(child.Platform)) && Preference(child.Platform) > best)
@@ -132,7 +135,7 @@ public sealed class ImportWalk(IContentInfoStore info, BlobJsonSource json, Plat
             }
         }
 
-        return new Visit(complete, hostManifest, missing);
+        return new Visit(complete, hostManifest, missing) { UnknownMediaType = unknown };
     }
 
     private int Preference(Platform? candidate)
@@ -204,5 +207,8 @@ public sealed class ImportWalk(IContentInfoStore info, BlobJsonSource json, Plat
         }
     }
 
-    private sealed record Visit(bool Complete, ResolvedManifest? Host, IReadOnlyList<Digest> Missing);
+    private sealed record Visit(bool Complete, ResolvedManifest? Host, IReadOnlyList<Digest> Missing)
+    {
+        public string? UnknownMediaType { get; init; }
+    }
 }

@@ -101,12 +101,20 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         await using var ingest = new ContentIngest(content, lease, options.Ingest, options.Limits, ahead, layerTwins);
 
         ArchiveContents archive;
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        var progress = new ImportProgress(path, file.Length);
+        var file = Scan.SafeFile.OpenRead(path, 1 << 16, out var status);
+        if (status.Size == 0)
+        {
+            await file.DisposeAsync();
+            throw new InvalidDataException("empty archive: the file is 0 bytes");
+        }
+
+        var progress = new ImportProgress(path, status.Size);
         _inFlight[progress] = true;
         try
         {
-            await using var tar = new ExpansionGuardStream(await Decompressor.OpenAsync(new ProgressStream(file, progress), options.Decompression, cancellationToken), options.Limits);
+            var decompressed = await Decompressor.OpenAsync(new ProgressStream(file, progress), options.Decompression, cancellationToken);
+            await using var tar = new ExpansionGuardStream(decompressed, options.Limits);
+            SparseFiles.ThrowIfSparse(status, decompressed.Kind);
             archive = await new ArchiveReader(options.Limits).ReadAsync(tar, ingest, cancellationToken);
         }
         finally
@@ -148,7 +156,9 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
             {
                 if (entry.HostManifest is null)
                 {
-                    warnings.Add($"{entry.Target.Digest}: no manifest for {options.Host}; not unpacked");
+                    warnings.Add(entry.UnknownMediaType is { } type
+                        ? $"{entry.Target.Digest}: unknown media type {type} (not an image manifest or index); not unpacked"
+                        : $"{entry.Target.Digest}: no manifest for {options.Host}; not unpacked");
                     continue;
                 }
 

@@ -30,15 +30,7 @@ public static class ImportLog
 
     public static void Failure(ILogger log, string path, Exception ex, TimeSpan duration)
     {
-        var cause = ex switch
-        {
-            ContainerdException c => $"containerd: {c.Message}",
-            InvalidDataException d => $"bad archive: {d.Message}",
-            FileNotFoundException => "file vanished",
-            UnauthorizedAccessException u => $"unreadable: {u.Message}",
-            IOException io => $"I/O error: {io.Message}",
-            _ => ex.Message,
-        };
+        var cause = FailureCause.Describe(ex, Scan.ArchiveNames.IsPullList(Path.GetFileName(path)));
         log.ForContext("Outcome", "failed")
             .ForContext("ErrorKind", (ex as ContainerdException)?.Kind.ToString())
             .Error("failed {File:l}: {Cause:l} after {Duration:l}", path, cause, Format(duration));

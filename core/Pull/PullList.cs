@@ -77,13 +77,16 @@ public static class PullList
 
     /// <summary>
     /// Reads and parses the pull list at <paramref name="path"/>, reading at most <see cref="MaxFileBytes"/> + 1 bytes
-    /// so a huge or growing file costs no more than that. Invalid UTF-8 becomes U+FFFD and so an invalid line.
-    /// I/O failures (missing file, permissions) throw as usual; the caller decides whether a vanished list matters.
+    /// so a huge or growing file costs no more than that. A file that is not UTF-8 text (binary, UTF-16, invalid
+    /// bytes) or too large is refused whole: one error with line number 0, which <see cref="PullListParse.Refused"/>
+    /// reports. I/O failures (missing file, permissions, not a regular file) throw; the caller decides whether a
+    /// vanished list matters.
     /// </summary>
     public static async Task<PullListParse> ReadAsync(string path, CancellationToken cancellationToken)
     {
-        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 1, FileOptions.Asynchronous);
-        if (stream.CanSeek && stream.Length > MaxFileBytes)
+        // Opened without blocking and only if a regular file: a FIFO or /proc/kmsg named *.txt never holds a worker.
+        await using var stream = Scan.SafeFile.OpenRead(path, bufferSize: 1, out var status);
+        if (status.Size > MaxFileBytes)
         {
             return TooLarge(path);
         }
@@ -106,9 +109,34 @@ public static class PullList
             return TooLarge(path);
         }
 
-        // Decoding with the BOM check (UTF8Encoding.UTF8 would keep it as U+FEFF, which Parse drops anyway).
-        return Parse(path, Encoding.UTF8.GetString(buffer, 0, total));
+        var bytes = buffer.AsSpan(0, total);
+        if (bytes.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) || bytes.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]))
+        {
+            return Refused(path, "the file is UTF-16 text; save it as UTF-8");
+        }
+
+        if (bytes.Contains((byte)0))
+        {
+            return Refused(path, "the file is binary (it holds NUL bytes), not a list of image references");
+        }
+
+        string text;
+        try
+        {
+            text = StrictUtf8.GetString(bytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            return Refused(path, "the file is not UTF-8 text");
+        }
+
+        return Parse(path, text);
     }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private static PullListParse Refused(string fileName, string reason) =>
+        new([], [new PullListError(fileName, 0, "", reason + "; nothing in it was pulled")]);
 
     private static PullListParse TooLarge(string fileName) =>
         new([], [new PullListError(fileName, 0, "", $"file is larger than {MaxFileBytes} bytes; nothing in it was pulled")]);

@@ -15,6 +15,12 @@ public sealed class PullListHandler(IImagePuller puller, IImageStore images, boo
     public async Task<IReadOnlyList<string>> HandleAsync(string path, CancellationToken cancellationToken)
     {
         var parse = await PullList.ReadAsync(path, cancellationToken);
+        if (parse.Refused is { } refused)
+        {
+            // A failed file like a bad archive: one error line (logged by the caller), exit 1, retried when it changes.
+            throw new InvalidDataException(refused);
+        }
+
         foreach (var error in parse.Errors)
         {
             log.Warning("{File:l}:{Line}: {Reason:l}, skipped: {Text:l}", error.File, error.LineNumber, error.Reason, error.Line);

@@ -20,7 +20,7 @@ public sealed partial class StatFileProbe : IFileProbe
     public FileStamp? Probe(string path)
     {
         var buffer = new byte[256];
-        if (Stat(path, buffer) != 0)
+        if (Stat(Scan.NativePath.Encode(path), buffer) != 0)
         {
             return null;
         }
@@ -32,6 +32,7 @@ public sealed partial class StatFileProbe : IFileProbe
         return new FileStamp(size, (seconds * 1_000_000_000) + nanoseconds, inode);
     }
 
-    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Stat(string path, [Out] byte[] buffer);
+    // The path as bytes: a name that is not UTF-8 is kept as raw bytes by the scan (Scan.NativePath).
+    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true)]
+    private static partial int Stat(byte[] path, [Out] byte[] buffer);
 }

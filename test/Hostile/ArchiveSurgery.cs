@@ -51,6 +51,21 @@ internal static class ArchiveSurgery
         }
     }
 
+    /// <summary>One ustar header block with a valid checksum, declaring <paramref name="size"/> bytes of data.</summary>
+    public static byte[] RawHeader(string name, char type, long size)
+    {
+        var h = new byte[512];
+        System.Text.Encoding.ASCII.GetBytes(name).CopyTo(h, 0);
+        System.Text.Encoding.ASCII.GetBytes("0000644\0").CopyTo(h, 100);
+        System.Text.Encoding.ASCII.GetBytes(Convert.ToString(size, 8).PadLeft(11, '0') + "\0").CopyTo(h, 124);
+        h[156] = (byte)type;
+        System.Text.Encoding.ASCII.GetBytes("ustar\0" + "00").CopyTo(h, 257);
+        System.Text.Encoding.ASCII.GetBytes("        ").CopyTo(h, 148);
+        var sum = h.Sum(b => (long)b);
+        System.Text.Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(h, 148);
+        return h;
+    }
+
     public static void Gzip(string source, string target)
     {
         using var input = File.OpenRead(source);

@@ -42,6 +42,10 @@ public sealed class BadInputTests
         yield return new TestCaseData("missing-layer", "not found").SetName("Import_ManifestNamingMissingLayer_FailsCleanly");
         yield return new TestCaseData("big-manifest", "20 MiB limit").SetName("Import_ManifestJsonOver20MiB_Refused");
         yield return new TestCaseData("bomb", "decompression bomb").SetName("Import_DecompressionBomb_Refused");
+        yield return new TestCaseData("huge-longname", "GNU long name of 419430400 bytes is over the 1024 KiB limit").SetName("Import_GnuLongName400MB_RefusedFromItsHeader");
+        yield return new TestCaseData("huge-pax", "PAX extended header of 314572800 bytes is over the 1024 KiB limit").SetName("Import_PaxHeader300MB_RefusedFromItsHeader");
+        yield return new TestCaseData("sparse", "sparse file").SetName("Import_SparsePlainArchive_Refused");
+        yield return new TestCaseData("cut-header", "truncated").SetName("Import_FileEndsInsideATarHeader_SaysTruncated");
     }
 
     [TestCaseSource(nameof(Cases))]
@@ -57,6 +61,8 @@ public sealed class BadInputTests
         var failures = result.Stderr.Split('\n').Where(l => l.Contains("failed " + bad, StringComparison.Ordinal)).ToList();
         Assert.That(failures, Has.Count.EqualTo(1), result.Stderr);
         Assert.That(failures[0], Does.Match("(?i)" + expectedCause));
+        var cause = failures[0][(failures[0].IndexOf(bad, StringComparison.Ordinal) + bad.Length)..];
+        Assert.That(cause, Does.Not.Match(@"\b[A-Za-z]+_[A-Za-z_]+\b|\bTar[A-Z][a-z]+[A-Z]"), "a .NET resource key instead of words");
         Assert.That(result.Stderr, Does.Contain("imported " + _docker.Path), "the good file beside it must still import:\n" + result.Stderr);
         var ctr = containerd.CtrFor(ns);
         Assert.That((await ctr.ListImagesAsync().Bounded()).Select(i => i.Name), Is.EquivalentTo(new[]
@@ -67,6 +73,26 @@ public sealed class BadInputTests
         Assert.That(await ctr.LeasesAsync().Bounded(), Is.Empty);
         var active = await ctr.RunAsync(["content", "active"]).Bounded();
         Assert.That(active.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1), Is.Empty, "a partial ingest was left: " + active);
+    }
+
+    [Test]
+    public async Task Import_IndexEntryOfUnknownMediaType_TypeNamedInTheWarning()
+    {
+        const string unknown = "application/vnd.example.thing.v1+json";
+        var entries = ArchiveSurgery.Read(_oci.Path);
+        var index = entries.Single(e => e.Name.TrimStart('.', '/') == "index.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(index.Data)!;
+        json["manifests"]![0]!["mediaType"] = unknown;
+        var path = _dir.Combine("unknown-type.tar");
+        ArchiveSurgery.Write(path, entries.Select(e => e == index ? e with { Data = Encoding.UTF8.GetBytes(json.ToJsonString()) } : e));
+        var containerd = await SharedContainerd.GetAsync().Bounded();
+        var ns = SharedContainerd.NewNamespace("unknown-type");
+
+        var result = await ImageimportdCli.RunAsync(containerd, ns, "import-once", "--parallel", "1", path, _docker.Path).Bounded(200);
+
+        Assert.That(result.Stderr, Does.Contain("unknown media type " + unknown), result.Output);
+        Assert.That(result.Stderr, Does.Not.Contain("no manifest for"), result.Output);
+        Assert.That(result.Stderr, Does.Contain("imported " + _docker.Path), result.Output);
     }
 
     [Test]
@@ -202,6 +228,24 @@ public sealed class BadInputTests
                     break;
                 }
 
+            case "huge-longname":
+                // Only the header and a little padding: the declared size alone must be refused.
+                await File.WriteAllBytesAsync(path, [.. ArchiveSurgery.RawHeader("././@LongLink", 'L', 400L << 20), .. new byte[8192]]);
+                break;
+            case "huge-pax":
+                await File.WriteAllBytesAsync(path, [.. ArchiveSurgery.RawHeader("PaxHeaders/x", 'x', 300L << 20), .. new byte[8192]]);
+                break;
+            case "sparse":
+                File.Copy(_docker.Path, path, overwrite: true);
+                await using (var sparse = new FileStream(path, FileMode.Open, FileAccess.Write))
+                {
+                    sparse.SetLength(1L << 30); // A hole: 1 GiB long, a few KiB on disk.
+                }
+
+                break;
+            case "cut-header":
+                await File.WriteAllBytesAsync(path, (await File.ReadAllBytesAsync(_docker.Path))[..300]);
+                break;
             case "bomb":
                 {
                     path = _dir.Combine("bomb.tar.zst");

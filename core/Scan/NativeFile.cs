@@ -1,0 +1,157 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+
+namespace Imageimportd.Scan;
+
+/// <summary>
+/// The few libc calls .NET does not expose: statx (type, device, inode, blocks — one layout on every
+/// architecture), open without blocking, fstatfs, and readdir with the raw bytes of each name.
+/// </summary>
+internal static partial class NativeFile
+{
+    public const int ENOENT = 2;
+    public const int EACCES = 13;
+    public const int ENAMETOOLONG = 36;
+    public const int ELOOP = 40;
+
+    private const int AtFdCwd = -100;
+    private const int AtSymlinkNoFollow = 0x100;
+    private const int AtEmptyPath = 0x1000;
+    private const uint StatxBasicStats = 0x7FF;
+    private const int ORdOnly = 0;
+    private const int ONoCtty = 0x100;
+    private const int ONonBlock = 0x800;
+    private const int OCloExec = 0x80000;
+    private const int FGetFl = 3;
+    private const int FSetFl = 4;
+
+    /// <summary>statx of a path; <paramref name="follow"/> false looks at a symlink itself. Null with errno on failure.</summary>
+    public static FileStatus? Stat(string path, bool follow, out int errno)
+    {
+        var buffer = new byte[256];
+        var rc = Statx(AtFdCwd, NativePath.Encode(path), follow ? 0 : AtSymlinkNoFollow, StatxBasicStats, buffer);
+        errno = rc == 0 ? 0 : Marshal.GetLastPInvokeError();
+        return rc == 0 ? Parse(buffer) : null;
+    }
+
+    /// <summary>statx of an open descriptor.</summary>
+    public static FileStatus? Stat(SafeHandle fd, out int errno)
+    {
+        var buffer = new byte[256];
+        var rc = StatxFd(fd, [0], AtEmptyPath, StatxBasicStats, buffer);
+        errno = rc == 0 ? 0 : Marshal.GetLastPInvokeError();
+        return rc == 0 ? Parse(buffer) : null;
+    }
+
+    /// <summary>open(O_RDONLY|O_NONBLOCK|O_NOCTTY|O_CLOEXEC): never waits for a FIFO's writer or a device.</summary>
+    public static int OpenNonBlocking(string path, out int errno)
+    {
+        var fd = Open(NativePath.Encode(path), ORdOnly | ONonBlock | ONoCtty | OCloExec);
+        errno = fd >= 0 ? 0 : Marshal.GetLastPInvokeError();
+        return fd;
+    }
+
+    /// <summary>Clears O_NONBLOCK again, so reads of a regular file behave as usual.</summary>
+    public static bool ClearNonBlocking(SafeHandle fd)
+    {
+        var flags = Fcntl(fd, FGetFl, 0);
+        return flags >= 0 && ((flags & ONonBlock) == 0 || Fcntl(fd, FSetFl, flags & ~ONonBlock) == 0);
+    }
+
+    /// <summary>The file system type magic (<c>f_type</c> of fstatfs), or null when unknown.</summary>
+    public static long? FileSystemType(SafeHandle fd)
+    {
+        var buffer = new byte[128];
+        return Fstatfs(fd, buffer) == 0 ? BinaryPrimitives.ReadInt64LittleEndian(buffer) : null;
+    }
+
+    /// <summary>readdir's <c>d_type</c> values that spare a stat.</summary>
+    public const byte DtDirectory = 4;
+    public const byte DtRegular = 8;
+
+    /// <summary>
+    /// The raw names in a directory (without <c>.</c> and <c>..</c>), decoded by <see cref="NativePath.Decode"/>, each
+    /// with its <c>d_type</c> (0 when the file system does not say). Null with errno when it cannot be opened.
+    /// </summary>
+    public static List<(string Name, byte Type)>? ReadDirectory(string path, out int errno)
+    {
+        var dir = OpenDir(NativePath.Encode(path));
+        if (dir == IntPtr.Zero)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+
+        try
+        {
+            var names = new List<(string, byte)>();
+            var name = new List<byte>(256);
+            while (true)
+            {
+                Marshal.SetLastPInvokeError(0);
+                var entry = ReadDir(dir);
+                if (entry == IntPtr.Zero)
+                {
+                    errno = Marshal.GetLastPInvokeError();
+                    return names;
+                }
+
+                // struct dirent64 on glibc: d_ino (8), d_off (8), d_reclen (2), d_type (1), then d_name.
+                name.Clear();
+                for (var i = 19; ; i++)
+                {
+                    var b = Marshal.ReadByte(entry, i);
+                    if (b == 0)
+                    {
+                        break;
+                    }
+
+                    name.Add(b);
+                }
+
+                if (name is [(byte)'.'] or [(byte)'.', (byte)'.'])
+                {
+                    continue;
+                }
+
+                names.Add((NativePath.Decode(name.ToArray()), Marshal.ReadByte(entry, 18)));
+            }
+        }
+        finally
+        {
+            _ = CloseDir(dir);
+        }
+    }
+
+    private static FileStatus Parse(byte[] b) => new(
+        Mode: BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(28)),
+        Device: ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(136)) << 32) | BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(140)),
+        Inode: BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(32)),
+        Size: BinaryPrimitives.ReadInt64LittleEndian(b.AsSpan(40)),
+        Blocks: BinaryPrimitives.ReadInt64LittleEndian(b.AsSpan(48)),
+        MtimeNanoseconds: (BinaryPrimitives.ReadInt64LittleEndian(b.AsSpan(112)) * 1_000_000_000) + BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(120)));
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true)]
+    private static partial int Statx(int dirfd, byte[] path, int flags, uint mask, [Out] byte[] buffer);
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true)]
+    private static partial int StatxFd(SafeHandle dirfd, byte[] path, int flags, uint mask, [Out] byte[] buffer);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static partial int Open(byte[] path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int Fcntl(SafeHandle fd, int command, int argument);
+
+    [LibraryImport("libc", EntryPoint = "fstatfs", SetLastError = true)]
+    private static partial int Fstatfs(SafeHandle fd, [Out] byte[] buffer);
+
+    [LibraryImport("libc", EntryPoint = "opendir", SetLastError = true)]
+    private static partial IntPtr OpenDir(byte[] path);
+
+    [LibraryImport("libc", EntryPoint = "readdir64", SetLastError = true)]
+    private static partial IntPtr ReadDir(IntPtr dir);
+
+    [LibraryImport("libc", EntryPoint = "closedir", SetLastError = true)]
+    private static partial int CloseDir(IntPtr dir);
+}
