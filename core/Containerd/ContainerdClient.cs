@@ -22,6 +22,7 @@ public sealed class ContainerdClient : IDisposable
 
     private readonly GrpcChannel _channel;
     private readonly bool _ownsChannel = true;
+    private int _connectionsOpened;
 
     public ContainerdClient(ContainerdOptions options)
     {
@@ -35,6 +36,7 @@ public sealed class ContainerdClient : IDisposable
                 try
                 {
                     await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken);
+                    Interlocked.Increment(ref _connectionsOpened);
                     return new NetworkStream(s, ownsSocket: true);
                 }
                 catch
@@ -45,8 +47,11 @@ public sealed class ContainerdClient : IDisposable
             },
             InitialHttp2StreamWindowSize = options.Http2WindowBytes,
             EnableMultipleHttp2Connections = false,
-            KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+            // See ContainerdOptions.KeepAlivePingDelay: pings only while a call is in flight, and never more often than
+            // containerd's grpc-go server accepts, so a long silent call is never cut by a GOAWAY of our own making.
+            KeepAlivePingDelay = options.KeepAlivePingDelay,
             KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
+            KeepAlivePingPolicy = options.KeepAlivePingWhenIdle ? HttpKeepAlivePingPolicy.Always : HttpKeepAlivePingPolicy.WithActiveRequests,
             PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
         };
         _channel = GrpcChannel.ForAddress("http://containerd", new GrpcChannelOptions
@@ -94,6 +99,9 @@ public sealed class ContainerdClient : IDisposable
     internal VersionApi.VersionClient Version { get; }
 
     internal GrpcChannel Channel => _channel;
+
+    /// <summary>Connections opened to the socket so far (a closed connection is replaced by the next call).</summary>
+    internal int ConnectionsOpened => Volatile.Read(ref _connectionsOpened);
 
     /// <summary>Headers for a call: the namespace, and the lease when there is one.</summary>
     internal Metadata Headers(string? lease)
