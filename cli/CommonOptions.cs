@@ -100,9 +100,13 @@ internal sealed class CommonOptions
         {
             var (path, who, found) = ContainerdSockets.Find(Env(SocketRootVariable) ?? "/");
             address = path;
-            if (found)
+            if (found && who != ContainerdSockets.Candidates[0].Who)
             {
                 log?.Information("using {Who:l}'s containerd socket {Address:l} (no --address given)", who, path);
+            }
+            else
+            {
+                log?.Debug("using containerd socket {Address:l} (no --address given)", path);
             }
         }
 
