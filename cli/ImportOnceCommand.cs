@@ -93,7 +93,7 @@ internal static class ImportOnceCommand
                 }
                 else
                 {
-                    log.Information("interrupted by {Signal:l}: {Unfinished} import(s) abandoned, nothing of them kept; {Finished} finished", signal, unfinished, pass.Finished);
+                    log.Information("interrupted by {Signal:l}: {Unfinished} import(s) abandoned, no image made of them; {Finished} finished", signal, unfinished, pass.Finished);
                 }
 
                 return ExitCodes.Ok;
@@ -114,19 +114,19 @@ internal static class ImportOnceCommand
         return command;
     }
 
-    /// <summary>Files started and finished (either way), for the line a signal prints.</summary>
-    private sealed class PassCounts
+    private static async Task<bool> AnswersAsync(ContainerdClient client, CancellationToken cancellationToken)
     {
-        private int _started;
-        private int _finished;
-
-        public int Started => Volatile.Read(ref _started);
-
-        public int Finished => Volatile.Read(ref _finished);
-
-        public void Start() => Interlocked.Increment(ref _started);
-
-        public void Finish() => Interlocked.Increment(ref _finished);
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        attempt.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            await client.GetVersionAsync(attempt.Token);
+            return true;
+        }
+        catch (Exception ex) when (ex is ContainerdException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
     }
 
     private static async Task<int> RunAsync(ILogger log, ContainerdOptions containerd, ImportOptions options, TimeSpan pullTimeout, List<string> paths, int parallel, TimeSpan wait, PassCounts pass, CancellationToken cancellationToken)
@@ -188,6 +188,13 @@ internal static class ImportOnceCommand
                     }
                     catch (ContainerdException ex) when (ex.IsTransient && attempt < MaxAttempts && !ct.IsCancellationRequested)
                     {
+                        if (ArchiveNames.IsPullList(Path.GetFileName(path)) && await AnswersAsync(client, ct))
+                        {
+                            // containerd is up, so a registry failed (down, or past --pull-timeout): a second try this
+                            // soon would only triple the wait. The daemon retries it later with backoff.
+                            throw;
+                        }
+
                         log.Warning("{File:l}: {Reason:l}; retrying when containerd answers (attempt {Attempt} of {Max})", path, ex.Message, attempt + 1, MaxAttempts);
                         // Give containerd's GC, which may have raced us, time to finish before writing again.
                         await Task.Delay(TimeSpan.FromSeconds(attempt), ct);
