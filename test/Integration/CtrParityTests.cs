@@ -70,17 +70,26 @@ public sealed class CtrParityTests
     }
 
     [Test]
-    public async Task Import_TagPrefix_TagOnlyUnderPrefixAndFullNamesKept()
+    public async Task Import_ContainerdOciPrefixNameShape_MatchesCtrWithBaseName()
     {
-        var archive = await ToolArchives.OciLayoutTarAsync(_dir.Combine("l4"), ["v1", "quay.io/other/kept:5"], CancellationToken.None).Bounded();
+        // containerd's own import test "OCIPrefixName": one manifest named "latest" and "docker.io/lib/img:ok".
+        var archive = await ToolArchives.OciLayoutTarAsync(_dir.Combine("l5"), ["latest", "docker.io/lib/img:ok"], CancellationToken.None).Bounded();
+        await AssertParityAsync(archive.Path, ["--base-name", "localhost:5000/myimage"]);
+    }
+
+    [Test]
+    public async Task Import_ContainerdOciPrefixNameShapeWithTagPrefix_NamesAsContainerdsAddRefPrefix()
+    {
+        // The same shape with --tag-prefix: the names containerd's OCIPrefixName test expects of AddRefPrefix.
+        var archive = await ToolArchives.OciLayoutTarAsync(_dir.Combine("l4"), ["latest", "docker.io/lib/img:ok"], CancellationToken.None).Bounded();
         var containerd = await SharedContainerd.GetAsync().Bounded();
         var ns = SharedContainerd.NewNamespace("tagprefix");
 
-        var result = await ImageimportdCli.RunAsync(containerd, ns, "import-once", "--tag-prefix", BaseName, archive.Path).Bounded(200);
+        var result = await ImageimportdCli.RunAsync(containerd, ns, "import-once", "--tag-prefix", "localhost:5000/myimage", archive.Path).Bounded(200);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
         var names = (await containerd.CtrFor(ns).ListImagesAsync().Bounded()).Select(i => i.Name).Where(n => !n.Contains('@'));
-        Assert.That(names, Is.EquivalentTo(new[] { BaseName + ":v1", "quay.io/other/kept:5" }));
+        Assert.That(names, Is.EquivalentTo(new[] { "localhost:5000/myimage:latest", "docker.io/lib/img:ok" }));
     }
 
     [Test]
