@@ -28,32 +28,7 @@ public sealed class ContainerdClient : IDisposable
     {
         Options = options;
         var socket = SocketPath = options.Address.StartsWith("unix://", StringComparison.Ordinal) ? options.Address["unix://".Length..] : options.Address;
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken);
-                    Interlocked.Increment(ref _connectionsOpened);
-                    return new NetworkStream(s, ownsSocket: true);
-                }
-                catch
-                {
-                    s.Dispose();
-                    throw;
-                }
-            },
-            InitialHttp2StreamWindowSize = options.Http2WindowBytes,
-            EnableMultipleHttp2Connections = false,
-            // See ContainerdOptions.KeepAlivePingDelay: pings only while a call is in flight, and never more often than
-            // containerd's grpc-go server accepts, so a long silent call is never cut by a GOAWAY of our own making.
-            KeepAlivePingDelay = options.KeepAlivePingDelay,
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
-            KeepAlivePingPolicy = options.KeepAlivePingWhenIdle ? HttpKeepAlivePingPolicy.Always : HttpKeepAlivePingPolicy.WithActiveRequests,
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-        };
+        var handler = CreateHandler(options, socket, () => Interlocked.Increment(ref _connectionsOpened));
         _channel = GrpcChannel.ForAddress("http://containerd", new GrpcChannelOptions
         {
             HttpHandler = handler,
@@ -63,6 +38,34 @@ public sealed class ContainerdClient : IDisposable
         });
         (Content, Images, Leases, Snapshots, Diff, Version) = Clients(_channel);
     }
+
+    /// <summary>The HTTP/2 handler for the unix socket; <paramref name="connected"/> runs once per connection opened.</summary>
+    internal static SocketsHttpHandler CreateHandler(ContainerdOptions options, string socket, Action connected) => new()
+    {
+        ConnectCallback = async (_, cancellationToken) =>
+        {
+            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken);
+                connected();
+                return new NetworkStream(s, ownsSocket: true);
+            }
+            catch
+            {
+                s.Dispose();
+                throw;
+            }
+        },
+        InitialHttp2StreamWindowSize = options.Http2WindowBytes,
+        EnableMultipleHttp2Connections = false,
+        // See ContainerdOptions.KeepAlivePingDelay: pings only while a call is in flight, and never more often than
+        // containerd's grpc-go server accepts, so a long silent call is never cut by a GOAWAY of our own making.
+        KeepAlivePingDelay = options.KeepAlivePingDelay,
+        KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
+        KeepAlivePingPolicy = options.KeepAlivePingWhenIdle ? HttpKeepAlivePingPolicy.Always : HttpKeepAlivePingPolicy.WithActiveRequests,
+        PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+    };
 
     /// <summary>A view of <paramref name="other"/> for another namespace, over its connection (which stays <paramref name="other"/>'s).</summary>
     private ContainerdClient(ContainerdClient other, string containerdNamespace)

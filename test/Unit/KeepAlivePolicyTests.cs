@@ -36,6 +36,16 @@ public sealed class KeepAlivePolicyTests
     }
 
     [Test]
+    public void DefaultHandler_UsesTheOptionsKeepAlive()
+    {
+        using var handler = ContainerdClient.CreateHandler(new ContainerdOptions(), "/nonexistent.sock", () => { });
+
+        Assert.That(
+            (handler.KeepAlivePingDelay, handler.KeepAlivePingPolicy),
+            Is.EqualTo((ContainerdOptions.DefaultKeepAlivePingDelay, System.Net.Http.HttpKeepAlivePingPolicy.WithActiveRequests)));
+    }
+
+    [Test]
     public void FormerOptions_SilentCall_CutWithinMinutes()
     {
         // The settings issue 9 reported (30 s, pings always): the model must show the failure it saw.
