@@ -9,17 +9,20 @@ internal sealed class CommonOptions
 {
     public CommonOptions(RootCommand root)
     {
-        foreach (var option in new Option[] { Address, Namespace, NoUnpack, NoUnpackAhead, Snapshotter, NoPin, BaseName, DecoderMemory, LogLevel, LogFormat })
+        foreach (var option in new Option[] { Address, Namespace, NoUnpack, NoUnpackAhead, Snapshotter, NoPin, BaseName, TagPrefix, PullTimeout, DecoderMemory, LogLevel, LogFormat })
         {
             option.Recursive = true;
             root.Options.Add(option);
         }
     }
 
-    public Option<string> Address { get; } = new("--address")
+    /// <summary>Test seam: the root under which the default sockets are looked for (a node's is /).</summary>
+    internal const string SocketRootVariable = "IMAGEIMPORTD_SOCKET_ROOT";
+
+    public Option<string?> Address { get; } = new("--address")
     {
-        Description = "containerd's socket (env CONTAINERD_ADDRESS)",
-        DefaultValueFactory = _ => Env("CONTAINERD_ADDRESS") ?? ContainerdOptions.DefaultAddress,
+        Description = "containerd's socket (env CONTAINERD_ADDRESS); default: the first that exists of "
+            + "/run/containerd/containerd.sock, k3s/RKE2's, k0s's and MicroK8s's",
         HelpName = "SOCK",
     };
 
@@ -48,8 +51,21 @@ internal sealed class CommonOptions
 
     public Option<string?> BaseName { get; } = new("--base-name")
     {
-        Description = "name prefix for OCI images named only by a tag (e.g. registry.local/app)",
+        Description = "as ctr's: OCI images named only by a tag become NAME:TAG, and OCI names not under NAME are skipped",
         HelpName = "NAME",
+    };
+
+    public Option<string?> TagPrefix { get; } = new("--tag-prefix")
+    {
+        Description = "OCI images named only by a tag become NAME:TAG; other names are kept (--base-name wins)",
+        HelpName = "NAME",
+    };
+
+    public Option<double> PullTimeout { get; } = new("--pull-timeout")
+    {
+        Description = "seconds one pull-list reference may take to pull before it fails",
+        DefaultValueFactory = _ => 300,
+        HelpName = "SECONDS",
     };
 
     public Option<int> DecoderMemory { get; } = new("--decoder-memory")
@@ -73,11 +89,33 @@ internal sealed class CommonOptions
         HelpName = "FORMAT",
     };
 
-    public ContainerdOptions Containerd(ParseResult parse) => new()
+    /// <summary>
+    /// containerd's options; the address is --address, else CONTAINERD_ADDRESS, else the first socket of
+    /// <see cref="ContainerdSockets"/> that exists (logged when it is not the default, so the node's log says which).
+    /// </summary>
+    public ContainerdOptions Containerd(ParseResult parse, Serilog.ILogger? log = null)
     {
-        Address = parse.GetValue(Address)!,
-        Namespace = parse.GetValue(Namespace)!,
-    };
+        var address = parse.GetValue(Address) is { Length: > 0 } given ? given : Env("CONTAINERD_ADDRESS");
+        if (address is null)
+        {
+            var (path, who, found) = ContainerdSockets.Find(Env(SocketRootVariable) ?? "/");
+            address = path;
+            if (found && who != ContainerdSockets.Candidates[0].Who)
+            {
+                log?.Information("using {Who:l}'s containerd socket {Address:l} (no --address given)", who, path);
+            }
+            else
+            {
+                log?.Debug("using containerd socket {Address:l} (no --address given)", path);
+            }
+        }
+
+        return new ContainerdOptions { Address = address, Namespace = parse.GetValue(Namespace)! };
+    }
+
+    /// <summary>The pull deadline per reference; 0 or less means none.</summary>
+    public TimeSpan PullDeadline(ParseResult parse) =>
+        parse.GetValue(PullTimeout) is > 0 and var s ? TimeSpan.FromSeconds(s) : Timeout.InfiniteTimeSpan;
 
     public ImportOptions Import(ParseResult parse) => new()
     {
@@ -86,6 +124,7 @@ internal sealed class CommonOptions
         Snapshotter = parse.GetValue(Snapshotter)!,
         Pin = !parse.GetValue(NoPin),
         BaseName = parse.GetValue(BaseName),
+        TagPrefix = parse.GetValue(TagPrefix),
         Decompression = new Compression.DecompressionOptions { MaxWindowBytes = Math.Max(1, parse.GetValue(DecoderMemory)) * (1L << 20) },
     };
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Imageimportd.Containerd;
 using Imageimportd.Import;
 using Imageimportd.Leases;
@@ -8,10 +9,17 @@ using Serilog;
 
 namespace Imageimportd.Cli;
 
-/// <summary><c>import-once [--images DIR] [FILE...]</c>: one pass, then exit 0 (all good) or 1 (some file failed).</summary>
+/// <summary>
+/// <c>import-once [--images DIR] [FILE...]</c>: one pass, then exit 0 (all good) or 1 (some file failed).
+/// SIGTERM/SIGINT abandon the pass: in-flight imports are cancelled (each deletes its lease on the way out, when
+/// containerd answers), one line says so, and the process exits 0 like any shutdown, within <see cref="StopGrace"/>.
+/// </summary>
 internal static class ImportOnceCommand
 {
     private const int MaxAttempts = 3;
+
+    /// <summary>How long cancelled imports get to delete their leases after a signal (each delete is bounded at 10 s).</summary>
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(15);
 
     public static Command Create(CommonOptions common)
     {
@@ -35,7 +43,7 @@ internal static class ImportOnceCommand
                 }
             }
         });
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetAction(async (parse, _) =>
         {
             if (parse.GetValue(parallel) < 1)
             {
@@ -44,6 +52,12 @@ internal static class ImportOnceCommand
             }
 
             var log = common.Log(parse).Create();
+            using var stop = new CancellationTokenSource();
+            string? signal = null;
+            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+            var cancellationToken = stop.Token;
+            var pass = new PassCounts();
             try
             {
                 var paths = new List<string>();
@@ -59,22 +73,63 @@ internal static class ImportOnceCommand
                 }
 
                 paths.AddRange((parse.GetValue(files) ?? []).Select(Path.GetFullPath));
-                return await RunAsync(log, common.Containerd(parse), common.Import(parse), paths, parse.GetValue(parallel), TimeSpan.FromSeconds(parse.GetValue(wait)), cancellationToken);
+                var run = RunAsync(log, common.Containerd(parse, log), common.Import(parse), common.PullDeadline(parse), paths, parse.GetValue(parallel), TimeSpan.FromSeconds(parse.GetValue(wait)), pass, cancellationToken);
+                // After a signal the pass gets StopGrace to unwind (leases deleted); past it, exit anyway: each lease
+                // carries an expiry, and the next start removes leases of dead runs.
+                var grace = Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => Task.Delay(StopGrace), TaskScheduler.Default).Unwrap();
+                if (await Task.WhenAny(run, grace) != run)
+                {
+                    throw new OperationCanceledException(cancellationToken);
+                }
+
+                return await run;
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or ContainerdException)
             {
-                log.Information("interrupted");
+                var unfinished = pass.Started - pass.Finished;
+                if (pass.Started == 0)
+                {
+                    log.Information("interrupted by {Signal:l} before any import started", signal);
+                }
+                else
+                {
+                    log.Information("interrupted by {Signal:l}: {Unfinished} import(s) abandoned, no image made of them; {Finished} finished", signal, unfinished, pass.Finished);
+                }
+
                 return ExitCodes.Ok;
             }
             finally
             {
                 (log as IDisposable)?.Dispose();
             }
+
+            void Stop(PosixSignalContext context)
+            {
+                // Exit on our own once the cancelled imports have deleted their leases.
+                context.Cancel = true;
+                signal ??= context.Signal == PosixSignal.SIGTERM ? "SIGTERM" : "SIGINT";
+                stop.Cancel();
+            }
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(ILogger log, ContainerdOptions containerd, ImportOptions options, List<string> paths, int parallel, TimeSpan wait, CancellationToken cancellationToken)
+    private static async Task<bool> AnswersAsync(ContainerdClient client, CancellationToken cancellationToken)
+    {
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        attempt.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            await client.GetVersionAsync(attempt.Token);
+            return true;
+        }
+        catch (Exception ex) when (ex is ContainerdException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<int> RunAsync(ILogger log, ContainerdOptions containerd, ImportOptions options, TimeSpan pullTimeout, List<string> paths, int parallel, TimeSpan wait, PassCounts pass, CancellationToken cancellationToken)
     {
         if (paths.Count == 0)
         {
@@ -100,13 +155,14 @@ internal static class ImportOnceCommand
         }
 
         var importer = new FileImporter(backend, options);
-        var pulls = PullLists.Create(client, options, parallel, log);
+        var pulls = PullLists.Create(client, options, parallel, pullTimeout, log);
         var failed = 0;
         using var reporting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var progress = ProgressReporter.RunAsync(importer, log, terminal: !Console.IsErrorRedirected, TimeSpan.FromSeconds(5), reporting.Token);
         await Parallel.ForEachAsync(paths, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancellationToken }, async (path, ct) =>
         {
             var clock = Stopwatch.StartNew();
+            pass.Start();
             try
             {
                 if (!RegularFiles.IsRegular(path))
@@ -132,15 +188,25 @@ internal static class ImportOnceCommand
                     }
                     catch (ContainerdException ex) when (ex.IsTransient && attempt < MaxAttempts && !ct.IsCancellationRequested)
                     {
+                        if (ArchiveNames.IsPullList(Path.GetFileName(path)) && await AnswersAsync(client, ct))
+                        {
+                            // containerd is up, so a registry failed (down, or past --pull-timeout): a second try this
+                            // soon would only triple the wait. The daemon retries it later with backoff.
+                            throw;
+                        }
+
                         log.Warning("{File:l}: {Reason:l}; retrying when containerd answers (attempt {Attempt} of {Max})", path, ex.Message, attempt + 1, MaxAttempts);
                         // Give containerd's GC, which may have raced us, time to finish before writing again.
                         await Task.Delay(TimeSpan.FromSeconds(attempt), ct);
                         await ContainerdWaiter.WaitAsync(client, wait, log, TimeProvider.System, ct);
                     }
                 }
+
+                pass.Finish();
             }
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {
+                pass.Finish();
                 Interlocked.Increment(ref failed);
                 ImportLog.Failure(log, path, ex, clock.Elapsed);
             }

@@ -49,7 +49,7 @@ internal static class WatchCommand
                     Parallel = parse.GetValue(parallel),
                     ShutdownTimeout = TimeSpan.FromSeconds(parse.GetValue(shutdown)),
                 };
-                using var client = new ContainerdClient(common.Containerd(parse));
+                using var client = new ContainerdClient(common.Containerd(parse, log));
                 notifier.Status("waiting for containerd");
                 await ContainerdWaiter.WaitAsync(client, Timeout.InfiniteTimeSpan, log, TimeProvider.System, stop.Token);
                 var backend = new ContainerdBackend(client);
@@ -58,12 +58,14 @@ internal static class WatchCommand
                     log.Information("removed lease {Lease:l} left by an interrupted import", stale);
                 }
 
-                using var daemon = new WatchDaemon(backend, common.Import(parse), options, PullLists.Create(client, common.Import(parse), options.Parallel, log), notifier, log, TimeProvider.System);
+                using var daemon = new WatchDaemon(backend, common.Import(parse), options, PullLists.Create(client, common.Import(parse), options.Parallel, common.PullDeadline(parse), log), notifier, log, TimeProvider.System);
                 await daemon.RunAsync(stop.Token);
                 return ExitCodes.Ok;
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            catch (Exception ex) when (stop.IsCancellationRequested && ex is OperationCanceledException or ContainerdException)
             {
+                // A signal during the wait for containerd or the stale-lease sweep is a shutdown like any other: a call
+                // cut by it fails as a cancelled gRPC call, not only as OperationCanceledException.
                 notifier.Stopping();
                 log.Information("stopped");
                 return ExitCodes.Ok;

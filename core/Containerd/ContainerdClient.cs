@@ -22,33 +22,13 @@ public sealed class ContainerdClient : IDisposable
 
     private readonly GrpcChannel _channel;
     private readonly bool _ownsChannel = true;
+    private int _connectionsOpened;
 
     public ContainerdClient(ContainerdOptions options)
     {
         Options = options;
         var socket = SocketPath = options.Address.StartsWith("unix://", StringComparison.Ordinal) ? options.Address["unix://".Length..] : options.Address;
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken);
-                    return new NetworkStream(s, ownsSocket: true);
-                }
-                catch
-                {
-                    s.Dispose();
-                    throw;
-                }
-            },
-            InitialHttp2StreamWindowSize = options.Http2WindowBytes,
-            EnableMultipleHttp2Connections = false,
-            KeepAlivePingDelay = TimeSpan.FromSeconds(30),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-        };
+        var handler = CreateHandler(options, socket, () => Interlocked.Increment(ref _connectionsOpened));
         _channel = GrpcChannel.ForAddress("http://containerd", new GrpcChannelOptions
         {
             HttpHandler = handler,
@@ -58,6 +38,34 @@ public sealed class ContainerdClient : IDisposable
         });
         (Content, Images, Leases, Snapshots, Diff, Version) = Clients(_channel);
     }
+
+    /// <summary>The HTTP/2 handler for the unix socket; <paramref name="connected"/> runs once per connection opened.</summary>
+    internal static SocketsHttpHandler CreateHandler(ContainerdOptions options, string socket, Action connected) => new()
+    {
+        ConnectCallback = async (_, cancellationToken) =>
+        {
+            var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await s.ConnectAsync(new UnixDomainSocketEndPoint(socket), cancellationToken);
+                connected();
+                return new NetworkStream(s, ownsSocket: true);
+            }
+            catch
+            {
+                s.Dispose();
+                throw;
+            }
+        },
+        InitialHttp2StreamWindowSize = options.Http2WindowBytes,
+        EnableMultipleHttp2Connections = false,
+        // See ContainerdOptions.KeepAlivePingDelay: pings only while a call is in flight, and never more often than
+        // containerd's grpc-go server accepts, so a long silent call is never cut by a GOAWAY of our own making.
+        KeepAlivePingDelay = options.KeepAlivePingDelay,
+        KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
+        KeepAlivePingPolicy = options.KeepAlivePingWhenIdle ? HttpKeepAlivePingPolicy.Always : HttpKeepAlivePingPolicy.WithActiveRequests,
+        PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+    };
 
     /// <summary>A view of <paramref name="other"/> for another namespace, over its connection (which stays <paramref name="other"/>'s).</summary>
     private ContainerdClient(ContainerdClient other, string containerdNamespace)
@@ -94,6 +102,9 @@ public sealed class ContainerdClient : IDisposable
     internal VersionApi.VersionClient Version { get; }
 
     internal GrpcChannel Channel => _channel;
+
+    /// <summary>Connections opened to the socket so far (a closed connection is replaced by the next call).</summary>
+    internal int ConnectionsOpened => Volatile.Read(ref _connectionsOpened);
 
     /// <summary>Headers for a call: the namespace, and the lease when there is one.</summary>
     internal Metadata Headers(string? lease)

@@ -7,8 +7,17 @@ namespace Imageimportd.Containerd;
 /// <summary>The one place gRPC status codes become <see cref="ErrorKind"/>s.</summary>
 internal static class ContainerdErrors
 {
+    /// <summary>HTTP/2's ENHANCE_YOUR_CALM: grpc-go's GOAWAY for a client that pings more than its policy allows.</summary>
+    private const long EnhanceYourCalm = 0xb;
+
     public static ContainerdException Classify(RpcException ex, string operation)
     {
+        if (IsTooManyPings(ex))
+        {
+            // Grpc.Net.Client reports it as ResourceExhausted, which reads like a full disk; say what it is.
+            return new ContainerdException(ErrorKind.Unavailable, $"{operation}: containerd closed the connection for too many keepalive pings (GOAWAY ENHANCE_YOUR_CALM)", ex);
+        }
+
         var kind = ex.StatusCode switch
         {
             StatusCode.NotFound => ErrorKind.NotFound,
@@ -32,6 +41,19 @@ internal static class ContainerdErrors
         var detail = ex.StatusCode == StatusCode.Cancelled ? "the call was cancelled"
             : string.IsNullOrEmpty(ex.Status.Detail) ? ex.StatusCode.ToString() : ex.Status.Detail;
         return new ContainerdException(kind, $"{operation}: {detail}", ex);
+    }
+
+    private static bool IsTooManyPings(RpcException ex)
+    {
+        for (Exception? e = ex.Status.DebugException ?? ex.InnerException; e is not null; e = e.InnerException)
+        {
+            if (e is HttpProtocolException { ErrorCode: EnhanceYourCalm })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static readonly string[] UnreachableMarkers =

@@ -5,6 +5,9 @@ namespace Imageimportd.Containerd;
 /// <summary>
 /// Waits for containerd to answer, with capped exponential backoff, saying so once. <see cref="Timeout.InfiniteTimeSpan"/>
 /// waits for as long as it takes (the daemon); a finite timeout gives up with an Unavailable error (import-once).
+/// Cancellation always ends the wait with <see cref="OperationCanceledException"/>, whatever the attempt in flight
+/// was failing with (a socket that accepts and never answers fails each attempt as a cancelled call), so a caller
+/// shutting down needs to handle one exception type only.
 /// </summary>
 public static class ContainerdWaiter
 {
@@ -27,8 +30,9 @@ public static class ContainerdWaiter
 
                 return version;
             }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is ContainerdException or OperationCanceledException)
+            catch (Exception ex) when (ex is ContainerdException or OperationCanceledException)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 if (timeout != Timeout.InfiniteTimeSpan && time.GetElapsedTime(start) + delay > timeout)
                 {
                     throw new ContainerdException(ErrorKind.Unavailable, $"containerd at {client.Options.Address} did not answer within {timeout.TotalSeconds:0}s: {Reason(client, ex)}", ex);

@@ -26,11 +26,23 @@ public sealed class CriImages(ContainerdClient client)
         return response.Image is null ? null : ToCri(response.Image);
     }
 
-    /// <summary>Pulls through CRI; returns the image ID (config digest).</summary>
-    public async Task<string> PullAsync(string reference, CancellationToken cancellationToken)
+    /// <summary>
+    /// Pulls through CRI; returns the image ID (config digest). <paramref name="timeout"/> is sent as the call's gRPC
+    /// deadline, so containerd abandons the pull too (a registry that accepts and never answers would hold it for
+    /// ever); when it passes, the error is <see cref="ErrorKind.DeadlineExceeded"/> and names the reference.
+    /// </summary>
+    public async Task<string> PullAsync(string reference, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var response = await ContainerdErrors.Call($"CRI pull {reference}", _images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = reference } }, cancellationToken: cancellationToken));
-        return response.ImageRef;
+        DateTime? deadline = timeout == Timeout.InfiniteTimeSpan ? null : DateTime.UtcNow + timeout;
+        try
+        {
+            var response = await ContainerdErrors.Call($"CRI pull {reference}", _images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = reference } }, deadline: deadline, cancellationToken: cancellationToken));
+            return response.ImageRef;
+        }
+        catch (ContainerdException ex) when (ex.Kind == ErrorKind.DeadlineExceeded && deadline is not null && !cancellationToken.IsCancellationRequested)
+        {
+            throw new ContainerdException(ErrorKind.DeadlineExceeded, $"pulling {reference} did not finish within {timeout.TotalSeconds:0}s (--pull-timeout); is the registry answering?", ex);
+        }
     }
 
     private static CriImage ToCri(Image i) => new(i.Id, i.RepoTags.ToList(), i.RepoDigests.ToList(), i.Size, i.Pinned);

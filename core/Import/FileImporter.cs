@@ -139,6 +139,14 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
 
         var walk = await new ImportWalk(content, json, options.Host).RunAsync(root, present, cancellationToken);
         var records = Name(path, walk, warnings);
+        if (records.Count == 0)
+        {
+            // A file that names no image has imported nothing: a failure, never a quiet "imported: []" (the daemon
+            // would cache it as done). The reasons are the naming and completeness warnings.
+            throw new InvalidDataException(walk.Entries.Count == 0
+                ? "the file yields no image: its index names no manifest"
+                : $"the file yields no image: {string.Join("; ", warnings)}");
+        }
 
         var unpacked = 0;
         if (unpacker is not null)
@@ -225,7 +233,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in walk.Entries)
         {
-            var name = ImageNaming.NameOf(entry.Target, options.BaseName, out var whyNot);
+            var name = ImageNaming.NameOf(entry.Target, options.BaseName, options.TagPrefix, out var whyNot);
             if (name is null)
             {
                 warnings.Add(whyNot!);

@@ -17,8 +17,14 @@ public sealed record ImportOptions
 
     public bool Pin { get; init; } = true;
 
-    /// <summary>Name prefix for OCI entries named only by a tag.</summary>
+    /// <summary>
+    /// ctr's <c>--base-name</c>: OCI entries named only by a tag are named <c>BASE:TAG</c>, and entries whose ref name
+    /// is a full reference not under BASE are not imported (see <see cref="Images.ImageNaming"/>).
+    /// </summary>
     public string? BaseName { get; init; }
+
+    /// <summary>Name prefix for OCI entries named only by a tag, filtering nothing; <see cref="BaseName"/> wins when both are set.</summary>
+    public string? TagPrefix { get; init; }
 
     public Platform Host { get; init; } = Platform.Host;
 

@@ -57,7 +57,43 @@ public sealed class CtrParityTests
     }
 
     [Test]
-    public async Task Import_TagOnlyOciWithoutBaseName_SkipsWithWarningAndExitsZero()
+    public async Task Import_OciLayoutFullNamesInsideAndOutsideBaseName_MatchesCtrWithBaseName()
+    {
+        // containerd's OCIPrefixName shapes: a bare tag, the base itself with a tag, a path under it, a digest under
+        // it, a name that only starts with the base's characters, and a name elsewhere. ctr --base-name keeps the
+        // first four (a tag under the base) and drops the last two.
+        var archive = await ToolArchives.OciLayoutTarAsync(
+            _dir.Combine("l3"),
+            ["v1", BaseName + ":2.0", BaseName + "/sub:3", BaseName + "x:4", "quay.io/other/thing:5"],
+            CancellationToken.None).Bounded();
+        await AssertParityAsync(archive.Path, ["--base-name", BaseName]);
+    }
+
+    [Test]
+    public async Task Import_ContainerdOciPrefixNameShape_MatchesCtrWithBaseName()
+    {
+        // containerd's own import test "OCIPrefixName": one manifest named "latest" and "docker.io/lib/img:ok".
+        var archive = await ToolArchives.OciLayoutTarAsync(_dir.Combine("l5"), ["latest", "docker.io/lib/img:ok"], CancellationToken.None).Bounded();
+        await AssertParityAsync(archive.Path, ["--base-name", "localhost:5000/myimage"]);
+    }
+
+    [Test]
+    public async Task Import_ContainerdOciPrefixNameShapeWithTagPrefix_NamesAsContainerdsAddRefPrefix()
+    {
+        // The same shape with --tag-prefix: the names containerd's OCIPrefixName test expects of AddRefPrefix.
+        var archive = await ToolArchives.OciLayoutTarAsync(_dir.Combine("l4"), ["latest", "docker.io/lib/img:ok"], CancellationToken.None).Bounded();
+        var containerd = await SharedContainerd.GetAsync().Bounded();
+        var ns = SharedContainerd.NewNamespace("tagprefix");
+
+        var result = await ImageimportdCli.RunAsync(containerd, ns, "import-once", "--tag-prefix", "localhost:5000/myimage", archive.Path).Bounded(200);
+
+        Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
+        var names = (await containerd.CtrFor(ns).ListImagesAsync().Bounded()).Select(i => i.Name).Where(n => !n.Contains('@'));
+        Assert.That(names, Is.EquivalentTo(new[] { "localhost:5000/myimage:latest", "docker.io/lib/img:ok" }));
+    }
+
+    [Test]
+    public async Task Import_TagOnlyOciWithoutBaseName_FailsNamingTheOptions()
     {
         var archive = await ToolArchives.OciArchiveAsync(_dir.Combine("o2"), "lonely", CancellationToken.None).Bounded();
         var containerd = await SharedContainerd.GetAsync().Bounded();
@@ -65,8 +101,9 @@ public sealed class CtrParityTests
 
         var result = await ImageimportdCli.RunAsync(containerd, ns, "import-once", archive.Path).Bounded(200);
 
-        Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
-        Assert.That(result.Stderr, Does.Contain("--base-name").And.Contain(Path.GetFileName(archive.Path)));
+        // Nothing could be named, so the file yields no image: a failure (issue 10), where ctr invents import-DATE:TAG.
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.Output);
+        Assert.That(result.Stderr, Does.Contain("yields no image").And.Contain("--base-name").And.Contain("--tag-prefix").And.Contain(Path.GetFileName(archive.Path)));
         Assert.That(await containerd.CtrFor(ns).ListImagesAsync().Bounded(), Is.Empty);
     }
 

@@ -33,7 +33,7 @@ public sealed class PullListIntegrationTests
 
         var parse = await PullList.ReadAsync(listPath, CancellationToken.None).WaitAsync(Limit);
         using var client = new ContainerdClient(new ContainerdOptions { Address = containerd.Address, Namespace = "k8s.io" });
-        var runner = new PullListRunner(new CriImagePuller(new CriImages(client)), client.ImageStore(), new PullListOptions { Source = listPath });
+        var runner = new PullListRunner(new CriImagePuller(new CriImages(client), TimeSpan.FromMinutes(5)), client.ImageStore(), new PullListOptions { Source = listPath });
         var first = await runner.RunAsync(parse.Entries, CancellationToken.None).WaitAsync(Limit);
         var images = await containerd.CtrFor("k8s.io").ListImagesAsync().WaitAsync(Limit);
         var second = await runner.RunAsync(parse.Entries, CancellationToken.None).WaitAsync(Limit);
@@ -76,7 +76,7 @@ public sealed class PullListIntegrationTests
         var parse = PullList.Parse(listPath, registry.Reference("pulltest/absent:1") + "\n");
 
         using var client = new ContainerdClient(new ContainerdOptions { Address = containerd.Address, Namespace = "k8s.io" });
-        var runner = new PullListRunner(new CriImagePuller(new CriImages(client)), client.ImageStore(), new PullListOptions { Source = listPath });
+        var runner = new PullListRunner(new CriImagePuller(new CriImages(client), TimeSpan.FromMinutes(5)), client.ImageStore(), new PullListOptions { Source = listPath });
         var result = await runner.RunAsync(parse.Entries, CancellationToken.None).WaitAsync(Limit);
 
         var entry = result.Entries.Single();

@@ -313,7 +313,7 @@ public sealed class FileImporterTests
     }
 
     [Test]
-    public async Task ImportAsync_TagOnlyRefNameWithoutBaseName_WarnsAndCreatesNothing()
+    public async Task ImportAsync_TagOnlyRefNameWithoutBaseName_FailsNamingTheCauseAndCreatesNothing()
     {
         // Arrange
         using var temp = new TempDirectory();
@@ -321,13 +321,12 @@ public sealed class FileImporterTests
         var backend = new InMemoryBackend();
 
         // Act
-        var result = await ImportAsync(backend, path);
+        var ex = Assert.ThrowsAsync<InvalidDataException>(() => ImportAsync(backend, path));
 
         // Assert
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(result.Images, Is.Empty);
-            Assert.That(result.Warnings.Single(), Does.Contain("--base-name"));
+            Assert.That(ex!.Message, Does.Contain("yields no image").And.Contain("--base-name"));
             Assert.That(backend.ImageStore.Writes, Is.Zero);
         }
     }
