@@ -21,6 +21,7 @@ internal static partial class NativeFile
     private const int ORdOnly = 0;
     private const int ONoCtty = 0x100;
     private const int ONonBlock = 0x800;
+    private const int ONoFollow = 0x20000;
     private const int OCloExec = 0x80000;
     private const int FGetFl = 3;
     private const int FSetFl = 4;
@@ -43,10 +44,13 @@ internal static partial class NativeFile
         return rc == 0 ? Parse(buffer) : null;
     }
 
-    /// <summary>open(O_RDONLY|O_NONBLOCK|O_NOCTTY|O_CLOEXEC): never waits for a FIFO's writer or a device.</summary>
-    public static int OpenNonBlocking(string path, out int errno)
+    /// <summary>
+    /// open(O_RDONLY|O_NONBLOCK|O_NOCTTY|O_CLOEXEC): never waits for a FIFO's writer or a device. With
+    /// <paramref name="noFollow"/> (O_NOFOLLOW), a symlink as the last component fails with <see cref="ELOOP"/>.
+    /// </summary>
+    public static int OpenNonBlocking(string path, out int errno, bool noFollow = false)
     {
-        var fd = Open(NativePath.Encode(path), ORdOnly | ONonBlock | ONoCtty | OCloExec);
+        var fd = Open(NativePath.Encode(path), ORdOnly | ONonBlock | ONoCtty | OCloExec | (noFollow ? ONoFollow : 0));
         errno = fd >= 0 ? 0 : Marshal.GetLastPInvokeError();
         return fd;
     }
