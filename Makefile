@@ -1,5 +1,5 @@
 # imageimportd: see README.md. Every target installs what it needs (scripts/install-deps.sh).
-.PHONY: all deps build test unit lint demo bench soak install clean
+.PHONY: all deps build test unit lint demo bench soak install clean deb image
 
 PREFIX ?= /usr/local
 UNITDIR ?= /etc/systemd/system
@@ -37,6 +37,14 @@ soak: build
 install: build
 	install -D -m 0755 out/imageimportd $(DESTDIR)$(PREFIX)/bin/imageimportd
 	install -D -m 0644 dist/imageimportd.service $(DESTDIR)$(UNITDIR)/imageimportd.service
+
+# out/imageimportd_<version>_<arch>.deb (dpkg-deb): binary, unit, /etc/default conffile, completion.
+deb: build
+	bash scripts/build-deb.sh
+
+# out/imageimportd-image.tar: an OCI image archive of the binary and its C library, built without Docker.
+image: build
+	bash scripts/build-image.sh
 
 clean:
 	rm -rf out */bin */obj

@@ -24,6 +24,8 @@ readonly REQUIREMENTS=(
     "ps procps"
     "kill procps"
     "systemd-analyze systemd"
+    "lintian lintian"
+    "dpkg-shlibdeps dpkg-dev"
 )
 
 is_present() {
