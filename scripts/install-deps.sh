@@ -26,6 +26,8 @@ readonly REQUIREMENTS=(
     "systemd-analyze systemd"
     "lintian lintian"
     "dpkg-shlibdeps dpkg-dev"
+    "node nodejs"
+    "npm npm"
 )
 
 is_present() {
