@@ -10,4 +10,7 @@ internal static class ExitCodes
     public const int SomeFailed = 1;
 
     public const int Usage = 2;
+
+    /// <summary><c>status</c>: no daemon is watching the directory.</summary>
+    public const int NoDaemon = 3;
 }

@@ -7,6 +7,7 @@ root.Subcommands.Add(ImportOnceCommand.Create(common));
 root.Subcommands.Add(WatchCommand.Create(common));
 root.Subcommands.Add(CacheCommand.Create());
 root.Subcommands.Add(CriImagesCommand.Create(common));
+root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(CompletionCommand.Create());
 
 var parse = root.Parse(args);

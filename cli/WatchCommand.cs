@@ -20,9 +20,10 @@ internal static class WatchCommand
         var settle = new Option<double>("--settle") { Description = "seconds a file's size and mtime must be stable before it is imported", DefaultValueFactory = _ => 2, HelpName = "SECONDS" };
         var parallel = new Option<int>("--parallel") { Description = "files imported at once", DefaultValueFactory = _ => 2, HelpName = "N" };
         var shutdown = new Option<double>("--shutdown-timeout") { Description = "seconds in-flight imports may finish after SIGTERM", DefaultValueFactory = _ => 10, HelpName = "SECONDS" };
+        var fleet = new FleetOptions();
         var command = new Command("watch", "Watch a directory and import what appears or changes; pins follow files.")
         {
-            images, cacheFile, noCache, scanInterval, settle, parallel, shutdown,
+            images, cacheFile, noCache, scanInterval, settle, parallel, shutdown, fleet.RuntimeDir, fleet.MetricsFile, fleet.MetricsAddress,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -49,16 +50,19 @@ internal static class WatchCommand
                     Parallel = parse.GetValue(parallel),
                     ShutdownTimeout = TimeSpan.FromSeconds(parse.GetValue(shutdown)),
                 };
-                using var client = new ContainerdClient(common.Containerd(parse, log));
+                var containerd = common.Containerd(parse, log);
+                await using var observers = fleet.Start(parse, dir, containerd.Address, log);
+                using var client = new ContainerdClient(containerd);
                 notifier.Status("waiting for containerd");
                 await ContainerdWaiter.WaitAsync(client, Timeout.InfiniteTimeSpan, log, TimeProvider.System, stop.Token);
+                observers.Status?.ContainerdReachable(true);
                 var backend = new ContainerdBackend(client);
                 foreach (var stale in await StaleLeases.RemoveAsync(backend.Leases, ProcProcessTable.Instance, stop.Token))
                 {
                     log.Information("removed lease {Lease:l} left by an interrupted import", stale);
                 }
 
-                using var daemon = new WatchDaemon(backend, common.Import(parse), options, PullLists.Create(client, common.Import(parse), options.Parallel, common.PullDeadline(parse), log), notifier, log, TimeProvider.System);
+                using var daemon = new WatchDaemon(backend, common.Import(parse), options, PullLists.Create(client, common.Import(parse), options.Parallel, common.PullDeadline(parse), log), notifier, log, TimeProvider.System, observer: observers.Observer);
                 await daemon.RunAsync(stop.Token);
                 return ExitCodes.Ok;
             }

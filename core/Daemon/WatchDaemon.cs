@@ -2,6 +2,7 @@ using Imageimportd.Cache;
 using Imageimportd.Containerd;
 using Imageimportd.Images;
 using Imageimportd.Import;
+using Imageimportd.Observe;
 using Imageimportd.Queue;
 using Imageimportd.Scan;
 using Serilog;
@@ -28,6 +29,7 @@ public sealed class WatchDaemon : IDisposable
     private readonly TimeProvider _time;
     private readonly IFileProbe _probe;
     private readonly DirectoryScan _scan;
+    private readonly IDaemonObserver _observer;
     private readonly ImportQueue _queue;
     private readonly ImportCache _cache;
     private readonly CacheSaver _saver;
@@ -42,7 +44,7 @@ public sealed class WatchDaemon : IDisposable
     private int _ready;
     private int _imported;
 
-    public WatchDaemon(IImportBackend backend, ImportOptions import, WatchOptions options, IPullListHandler? pulls, SystemdNotifier notifier, ILogger log, TimeProvider time, IFileProbe? probe = null)
+    public WatchDaemon(IImportBackend backend, ImportOptions import, WatchOptions options, IPullListHandler? pulls, SystemdNotifier notifier, ILogger log, TimeProvider time, IFileProbe? probe = null, IDaemonObserver? observer = null)
     {
         _backend = backend;
         _importer = new FileImporter(backend, import);
@@ -53,6 +55,7 @@ public sealed class WatchDaemon : IDisposable
         _time = time;
         _probe = probe ?? StatFileProbe.Instance;
         _scan = new DirectoryScan(note => _log.Warning("{Reason:l}", note));
+        _observer = observer ?? NullObserver.Instance;
         _queue = new ImportQueue(_probe, time, new ImportQueueOptions { SettleTime = options.SettleTime, MaxConcurrency = Math.Max(1, options.Parallel) });
         _pin = import.Pin;
         _pins = new ImagePins(backend.Images);
@@ -70,6 +73,7 @@ public sealed class WatchDaemon : IDisposable
     public async Task RunAsync(CancellationToken stop)
     {
         using var abort = new CancellationTokenSource();
+        _observer.Attach(new DaemonView(_options.ImagesDirectory, _queue, _importer));
         using var watcher = new DirectoryWatcher(_options.ImagesDirectory, Changed, Removed, Wake);
         _notifier.Status("scanning " + _options.ImagesDirectory);
         var watchdog = WatchdogAsync(stop);
@@ -163,6 +167,7 @@ public sealed class WatchDaemon : IDisposable
     private void Removed(string path)
     {
         _queue.Remove(path);
+        _observer.FileRemoved(path);
         Wake();
     }
 
@@ -211,6 +216,10 @@ public sealed class WatchDaemon : IDisposable
 
                     _queue.Notify(file);
                 }
+                else if (initial)
+                {
+                    _observer.FileUnchanged(file);
+                }
 
                 continue;
             }
@@ -228,6 +237,8 @@ public sealed class WatchDaemon : IDisposable
         {
             await UnpinGoneAsync(gone, present, cancellationToken);
         }
+
+        _observer.ScanCompleted(initial);
     }
 
     /// <summary>
@@ -433,9 +444,11 @@ public sealed class WatchDaemon : IDisposable
 
         var clock = _time.GetTimestamp();
         _notifier.Status($"importing {Path.GetFileName(path)}");
+        _observer.ImportStarted(path);
         try
         {
             IReadOnlyList<string> names;
+            ImportResult? result = null;
             if (ArchiveNames.IsPullList(Path.GetFileName(path)))
             {
                 if (_pulls is null)
@@ -447,7 +460,7 @@ public sealed class WatchDaemon : IDisposable
             }
             else
             {
-                var result = await _importer.ImportAsync(path, cancellationToken);
+                result = await _importer.ImportAsync(path, cancellationToken);
                 ImportLog.Success(_log, result);
                 names = result.Images.Select(i => i.Name).ToList();
             }
@@ -465,6 +478,7 @@ public sealed class WatchDaemon : IDisposable
                 await UnpinDroppedAsync(path, previous.Images.Except(names, StringComparer.Ordinal).ToList(), cancellationToken);
             }
 
+            _observer.ImportSucceeded(path, result, names);
             return ImportOutcomeKind.Success;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -475,7 +489,9 @@ public sealed class WatchDaemon : IDisposable
         catch (Exception ex)
         {
             ImportLog.Failure(_log, path, ex, _time.GetElapsedTime(clock));
-            return ex is ContainerdException { IsTransient: true } or FileNotFoundException ? ImportOutcomeKind.Transient : ImportOutcomeKind.Permanent;
+            var kind = ex is ContainerdException { IsTransient: true } or FileNotFoundException ? ImportOutcomeKind.Transient : ImportOutcomeKind.Permanent;
+            _observer.ImportFailed(path, ex, kind, _time.GetElapsedTime(clock));
+            return kind;
         }
     }
 
@@ -489,6 +505,7 @@ public sealed class WatchDaemon : IDisposable
         _saver.Flush();
         _log.Information("initial import done ({Count} files imported); watching {Directory:l}", Volatile.Read(ref _imported), _options.ImagesDirectory);
         _notifier.Ready();
+        _observer.Ready();
         _notifier.Status("watching " + _options.ImagesDirectory);
     }
 

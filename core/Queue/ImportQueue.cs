@@ -76,6 +76,21 @@ public sealed class ImportQueue
         }
     }
 
+    /// <summary>Every file the queue holds, in path order: a copy, for status reports.</summary>
+    public IReadOnlyList<QueueEntryInfo> Snapshot()
+    {
+        lock (_lock)
+        {
+            return _entries.Select(e => new QueueEntryInfo(e.Key, e.Value.State switch
+            {
+                State.Backoff => QueueEntryState.Retrying,
+                State.InFlight => QueueEntryState.InFlight,
+                State.Parked => QueueEntryState.Parked,
+                _ => QueueEntryState.Queued,
+            }, e.Value.DueAt, e.Value.Attempt)).ToList();
+        }
+    }
+
     /// <summary>A hint that <paramref name="path"/> changed (or exists). See the type's contract.</summary>
     public void Notify(string path)
     {
