@@ -10,6 +10,10 @@ namespace Imageimportd.Metrics;
 /// Serves <c>GET /metrics</c> over plain HTTP/1.1, one request per connection, and nothing else (404 for other paths,
 /// 405 for other methods). Deliberately tiny: a scrape is one small GET, so a socket loop is all it takes, with a
 /// bounded request size and a read timeout so a slow or hostile client cannot hold the daemon.
+/// prometheus-net 8.2.1 was measured instead: it publishes under NativeAOT without trim warnings, but a counter, a
+/// histogram and its MetricServer made a test program 7.6 MB against 1.5 MB for the same program on a TcpListener
+/// (+6.1 MB, half again our binary), and its restore warns (NU1603, an error here); this server and the exposition
+/// writer add 175 KB.
 /// </summary>
 public sealed class MetricsServer : IDisposable
 {
