@@ -32,7 +32,7 @@ umask 022
 readonly DLOPENED=(libssl.so.3)
 dlopened=()
 for name in "${DLOPENED[@]}"; do
-    path=$(ldconfig -p | awk -v n="$name" '$1 == n && /x86-64|AArch64/ { print $NF; exit }')
+    path=$(ldconfig -p | awk -v n="$name" '!found && $1 == n && /x86-64|AArch64/ { print $NF; found = 1 }')
     [[ -n $path ]] || { echo "build-image: $name is not installed here (apt-get install libssl3)" >&2; exit 1; }
     dlopened+=("$path")
 done
@@ -44,7 +44,7 @@ declare -A packages=()
 for lib in "${libs[@]}"; do
     owner=""
     for candidate in "$lib" "$(readlink -f "$lib")" "/usr$lib" "${lib#/usr}"; do
-        owner=$(dpkg -S "$candidate" 2>/dev/null | head -1 | cut -d: -f1) && [[ -n $owner ]] && break
+        owner=$(dpkg -S "$candidate" 2>/dev/null | sed -n 1p | cut -d: -f1) && [[ -n $owner ]] && break
     done
     [[ -n $owner ]] || { echo "build-image: no Debian package owns $lib" >&2; exit 1; }
     packages[$owner]=1
@@ -58,11 +58,15 @@ for pkg in "${!packages[@]}"; do
         apt-get update -qq
         pkg_version=$(apt-cache policy "$pkg" | awk '/Candidate:/ { print $2 }')
     fi
-    file=$(ls "$debs/${pkg}_${pkg_version//:/%3a}_"*.deb 2>/dev/null | head -1 || true)
+    file=$(ls "$debs/${pkg}_${pkg_version//:/%3a}_"*.deb 2>/dev/null | sed -n 1p || true)
     if [[ -z $file ]]; then
-        (cd "$debs" && apt-get download -qq -o APT::Sandbox::User=root "$pkg=$pkg_version") \
-            || { echo "build-image: apt-get download $pkg=$pkg_version failed (apt-get update?)" >&2; exit 1; }
-        file=$(ls "$debs/${pkg}_${pkg_version//:/%3a}_"*.deb | head -1)
+        # Stale package lists name versions the mirror no longer has: refresh them once and ask again.
+        (cd "$debs" && apt-get download -qq -o APT::Sandbox::User=root "$pkg=$pkg_version") || {
+            apt-get update -qq
+            pkg_version=$(apt-cache policy "$pkg" | awk '/Candidate:/ { print $2 }')
+            (cd "$debs" && apt-get download -qq -o APT::Sandbox::User=root "$pkg=$pkg_version")
+        } || { echo "build-image: apt-get download $pkg=$pkg_version failed" >&2; exit 1; }
+        file=$(ls "$debs/${pkg}_${pkg_version//:/%3a}_"*.deb | sed -n 1p)
     fi
     dpkg-deb -x "$file" "$work/extract"
 done
