@@ -66,6 +66,12 @@ internal static class WatchCommand
                 await daemon.RunAsync(stop.Token);
                 return ExitCodes.Ok;
             }
+            catch (System.Net.Sockets.SocketException ex)
+            {
+                // Only the metrics listener opens a socket of ours: a port in use or an address not on this host.
+                log.Error("cannot serve metrics on {Address:l}: {Reason:l}", parse.GetValue(fleet.MetricsAddress), ex.Message);
+                return ExitCodes.SomeFailed;
+            }
             catch (Exception ex) when (stop.IsCancellationRequested && ex is OperationCanceledException or ContainerdException)
             {
                 // A signal during the wait for containerd or the stale-lease sweep is a shutdown like any other: a call

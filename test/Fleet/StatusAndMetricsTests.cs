@@ -123,6 +123,23 @@ public sealed partial class StatusAndMetricsTests
     }
 
     [Test]
+    public async Task Watch_MetricsPortInUse_OneErrorExit1()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var images = Directory.CreateDirectory(_dir.Combine("images-port")).FullName;
+
+        var result = await ImageimportdCli.RunRawAsync(
+            ["watch", "--images", images, "--address", _dir.Combine("no-containerd.sock"), "--runtime-dir", _dir.Combine("run-port"), "--metrics-address", $"127.0.0.1:{port}"],
+            TimeSpan.FromSeconds(60));
+
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.Output);
+        Assert.That(result.Stderr, Does.Contain($"cannot serve metrics on 127.0.0.1:{port}"));
+        Assert.That(result.Stderr, Does.Not.Contain("   at "), "no stack trace");
+    }
+
+    [Test]
     public async Task Status_NoDaemon_Exit3()
     {
         var result = await Status(_dir.Combine("nobody-watches"), _dir.Combine("empty-run"));
