@@ -38,10 +38,12 @@ public sealed class ContainerImageTests
         var images = Directory.CreateDirectory(dir.Combine("images")).FullName;
         var log = dir.Combine("container.log");
         var id = "iid-" + Guid.NewGuid().ToString("N")[..8];
-        // As the DaemonSet mounts them: the socket's directory at /run/containerd, the images at their default path.
-        // The default command is kept; only the namespace differs so this test sees its own images.
+        // As the DaemonSet runs it: the socket's directory at /run/containerd, the images at their default path, a
+        // read-only root with a small tmpfs for the state file, no capabilities. The default command is kept; only the
+        // namespace differs so this test sees its own images.
         await ctr.RunAsync([
-            "run", "-d", "--log-uri", "file://" + log,
+            "run", "-d", "--log-uri", "file://" + log, "--read-only", .. DefaultCapabilities.SelectMany(c => new[] { "--cap-drop", c }),
+            "--mount", "type=tmpfs,src=tmpfs,dst=/run/imageimportd,options=size=1m:mode=0755",
             "--env", "CONTAINERD_NAMESPACE=" + targetNs,
             "--mount", $"type=bind,src={Path.GetDirectoryName(containerd.Address)},dst=/run/containerd,options=bind:rw",
             "--mount", $"type=bind,src={images},dst=/var/lib/imageimportd/images,options=rbind:rw",
@@ -76,6 +78,13 @@ public sealed class ContainerImageTests
             await ctr.RunUncheckedAsync(["containers", "delete", id]).Bounded();
         }
     }
+
+    /// <summary>containerd's default set for a container; ctr 1.6 has no "drop ALL", so each is named.</summary>
+    private static readonly string[] DefaultCapabilities =
+    [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
+        "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+    ];
 
     /// <summary>The DaemonSet's readiness probe, run the way kubelet runs it: an exec in the container.</summary>
     private static async Task AssertReadyProbeAsync(Ctr ctr, string id)
