@@ -3,7 +3,7 @@ using Imageimportd.Observe;
 using Imageimportd.Tests.Harness;
 using NUnit.Framework;
 
-namespace Imageimportd.Tests.Fleet;
+namespace Imageimportd.Tests.Unit;
 
 [TestFixture]
 public sealed class FleetUnitTests
