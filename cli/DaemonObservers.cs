@@ -39,6 +39,11 @@ internal sealed class DaemonObservers : IAsyncDisposable
         try
         {
             Directory.CreateDirectory(runtimeDirectory);
+            foreach (var stale in StatusPaths.RemoveStale(runtimeDirectory))
+            {
+                log.Debug("removed {Path:l}, left by a daemon that is gone", stale);
+            }
+
             status = new StatusFile(statePath, imagesDirectory, containerdAddress, time);
             status.WriteIfDue();
             observers.Add(status);

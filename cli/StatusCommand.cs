@@ -39,7 +39,7 @@ internal static class StatusCommand
             using var state = JsonDocument.Parse(bytes);
             var root = state.RootElement;
             var pid = root.GetProperty("pid").GetInt32();
-            if (!IsImageimportd(pid))
+            if (!StatusPaths.IsImageimportd(pid))
             {
                 Console.Error.WriteLine($"imageimportd: no daemon is watching {dir} (process {pid} is gone; {path} is stale)");
                 return ExitCodes.NoDaemon;
@@ -67,19 +67,6 @@ internal static class StatusCommand
             return ExitCodes.Ok;
         });
         return command;
-    }
-
-    /// <summary>The pid is alive and is an imageimportd (not a recycled pid).</summary>
-    private static bool IsImageimportd(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/comm").Trim() == "imageimportd";
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
     }
 
     private static void PrintText(JsonElement root, int pid)

@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 
 namespace Imageimportd.Observe;
 
@@ -23,6 +25,56 @@ public static class StatusPaths
     {
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(RealPath(imagesDirectory)));
         return Path.Combine(runtimeDirectory, $"status-{Convert.ToHexStringLower(hash)[..16]}.json");
+    }
+
+    /// <summary>Whether <paramref name="pid"/> is a running imageimportd (not a recycled pid).</summary>
+    public static bool IsImageimportd(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/comm").Trim() == "imageimportd";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Removes the state files of daemons that died without removing their own (SIGKILL, a crash); returns their
+    /// paths. A file that cannot be read or parsed is left alone: it may be one being replaced right now.
+    /// </summary>
+    public static IReadOnlyList<string> RemoveStale(string runtimeDirectory)
+    {
+        var removed = new List<string>();
+        string[] files;
+        try
+        {
+            files = Directory.GetFiles(runtimeDirectory, "status-*.json");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return removed;
+        }
+
+        foreach (var file in files)
+        {
+            try
+            {
+                using var state = JsonDocument.Parse(File.ReadAllBytes(file));
+                if (state.RootElement.TryGetProperty("pid", out var pid) && pid.TryGetInt32(out var id) && !IsImageimportd(id))
+                {
+                    File.Delete(file);
+                    removed.Add(file);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
+            {
+                // Left for a later start.
+            }
+        }
+
+        return removed;
     }
 
     /// <summary>The absolute path with every symlink on the way resolved, as far as the path exists.</summary>

@@ -72,6 +72,22 @@ public sealed class FleetUnitTests
     }
 
     [Test]
+    public void RemoveStale_FileOfAProcessThatIsNoImageimportd_Removed()
+    {
+        using var dir = new TempDirectory("iid-stale-");
+        // This test host is alive but is not an imageimportd: a recycled pid.
+        var stale = dir.Write("status-0000000000000001.json", System.Text.Encoding.UTF8.GetBytes($"{{\"pid\": {Environment.ProcessId}}}"));
+        var torn = dir.Write("status-0000000000000002.json", System.Text.Encoding.UTF8.GetBytes("{\"pid\": "));
+        var other = dir.Write("unrelated.json", System.Text.Encoding.UTF8.GetBytes("{\"pid\": 1}"));
+
+        var removed = StatusPaths.RemoveStale(dir.Path);
+
+        Assert.That(removed, Is.EqualTo(new[] { stale }));
+        Assert.That(File.Exists(torn), Is.True, "an unreadable file may be mid-replace");
+        Assert.That(File.Exists(other), Is.True);
+    }
+
+    [Test]
     public void DaemonMetrics_Failures_CountedByCause()
     {
         var metrics = new DaemonMetrics(TimeProvider.System);
