@@ -62,8 +62,8 @@ public sealed class DaemonMetrics(TimeProvider time) : IDaemonObserver
 
     public void ImportFailed(string path, Exception error, ImportOutcomeKind kind, TimeSpan duration)
     {
-        _failed.AddOrUpdate(FailureCause.Classify(error), 1, (_, n) => n + 1);
-        if (FailureCause.IsContainerdUnreachable(error))
+        _failed.AddOrUpdate(FailureClass.Classify(error), 1, (_, n) => n + 1);
+        if (FailureClass.IsContainerdUnreachable(error))
         {
             Interlocked.Exchange(ref _containerdUp, 0);
         }

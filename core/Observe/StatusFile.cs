@@ -71,8 +71,8 @@ public sealed class StatusFile : IDaemonObserver
 
     public void ImportFailed(string path, Exception error, ImportOutcomeKind kind, TimeSpan duration) => Update(() =>
     {
-        _files[path] = new FileStatus("failed", _time.GetUtcNow(), [], FailureCause.Classify(error), error.Message);
-        _containerdReachable = FailureCause.IsContainerdUnreachable(error) ? false : _containerdReachable;
+        _files[path] = new FileStatus("failed", _time.GetUtcNow(), [], FailureClass.Classify(error), error.Message);
+        _containerdReachable = FailureClass.IsContainerdUnreachable(error) ? false : _containerdReachable;
     });
 
     public void FileRemoved(string path) => Update(() => _files.Remove(path));

@@ -6,7 +6,7 @@ namespace Imageimportd.Observe;
 /// The cause class of a failed import, a short stable word for metrics labels and status output; the same split
 /// as the failure log line (containerd's error kinds come from the one classification at the gRPC boundary).
 /// </summary>
-public static class FailureCause
+public static class FailureClass
 {
     public static string Classify(Exception error) => error switch
     {
