@@ -2,7 +2,8 @@
 # Runs the test suite against every containerd version line a node is likely to run, each with its own TRX:
 #   1.6  the system's (Debian bookworm): every test
 #   1.7  Debian trixie's, 2  Debian sid's (scripts/fetch-containerd.sh): every test that needs containerd
-#        (unit, compression and daemon-unit tests do not depend on it and run once, with 1.6)
+#        (unit, compression and daemon-unit tests, and those in category NoContainerd, do not depend on it
+#        and run once, with 1.6)
 # Prints "containerd <version>: N passed, N failed" per version, then the plain line "N passed, N failed"
 # (the sum), counted from the TRX results, so a run that executed no test is visible. A version that cannot
 # be fetched or started counts as a failure, never a skip.
@@ -18,7 +19,8 @@ readonly RESULTS=out/test-results
 readonly LINES=${TEST_CONTAINERD:-"1.6 1.7 2"}
 # The tests that need no containerd (the same set as `make unit`).
 readonly NO_CONTAINERD='FullyQualifiedName~.Unit.|FullyQualifiedName~.Compression.|FullyQualifiedName~.Daemon.'
-readonly NEEDS_CONTAINERD='FullyQualifiedName!~.Unit.&FullyQualifiedName!~.Compression.&FullyQualifiedName!~.Daemon.'
+# Category NoContainerd: tests outside those folders that need no containerd either (the .deb, the DaemonSet schema).
+readonly NEEDS_CONTAINERD='FullyQualifiedName!~.Unit.&FullyQualifiedName!~.Compression.&FullyQualifiedName!~.Daemon.&TestCategory!=NoContainerd'
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 

@@ -486,6 +486,13 @@ public sealed class WatchDaemon : IDisposable
             _log.Warning("aborted {File:l}: shutdown timeout; it will be imported at the next start", path);
             return ImportOutcomeKind.Transient;
         }
+        catch (FileNotFoundException) when (SafeFile.Stat(path) is null)
+        {
+            // Deleted between the queue handing it out and the import opening it: nothing was read, so nothing failed;
+            // the scan's (or the watcher's) removal unpins what it supplied before.
+            _log.Information("{File:l} was removed before its import read it", path);
+            return ImportOutcomeKind.Transient;
+        }
         catch (Exception ex)
         {
             ImportLog.Failure(_log, path, ex, _time.GetElapsedTime(clock));

@@ -7,6 +7,7 @@ namespace Imageimportd.Tests.Fleet;
 /// <summary>dist/kubernetes/daemonset.yaml against Kubernetes' published DaemonSet schema (offline, kubernetes-models).</summary>
 [TestFixture]
 [NonParallelizable]
+[Category("NoContainerd")]
 public sealed class DaemonSetTests
 {
     private static string Manifest => Path.Combine(RepoPaths.Root, "dist", "kubernetes", "daemonset.yaml");

@@ -11,6 +11,7 @@ namespace Imageimportd.Tests.Fleet;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
+[Category("NoContainerd")]
 public sealed class DebPackageTests
 {
     private const string Package = "imageimportd";

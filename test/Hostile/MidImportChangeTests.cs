@@ -88,14 +88,29 @@ public sealed class MidImportChangeTests
         var images = Directory.CreateDirectory(_dir.Combine("images-" + ns)).FullName;
         File.Copy(_big, Path.Combine(images, "f.tar"));
         var daemon = DaemonProcess.Start(["watch", "--images", images, "--address", containerd.Address, "--namespace", ns, "--settle", "1", "--scan-interval", "2"]);
+        // Mid-import means the daemon has the file open: its lease comes a moment before the open, and a file changed
+        // in that moment is one the import never read.
+        var file = Path.Combine(images, "f.tar");
         var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!(await containerd.CtrFor(ns).LeasesAsync()).Any(l => l.Id.StartsWith("imageimportd-", StringComparison.Ordinal)))
+        while (!HasOpen(daemon.Pid, file))
         {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the import never started:\n" + daemon.Log);
-            await Task.Delay(50);
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the import never opened the file:\n" + daemon.Log);
+            await Task.Delay(20);
         }
 
         return (containerd, ns, images, daemon);
+    }
+
+    private static bool HasOpen(int pid, string path)
+    {
+        try
+        {
+            return new DirectoryInfo($"/proc/{pid}/fd").EnumerateFileSystemInfos().Any(fd => fd.LinkTarget == path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, int seconds = 120)
