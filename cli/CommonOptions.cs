@@ -9,7 +9,7 @@ internal sealed class CommonOptions
 {
     public CommonOptions(RootCommand root)
     {
-        foreach (var option in new Option[] { Address, Namespace, NoUnpack, NoUnpackAhead, Snapshotter, NoPin, BaseName, TagPrefix, PullTimeout, DecoderMemory, LogLevel, LogFormat })
+        foreach (var option in new Option[] { Address, Namespace, NoUnpack, NoUnpackAhead, UnpackVia, Snapshotter, NoPin, BaseName, TagPrefix, PullTimeout, DecoderMemory, LogLevel, LogFormat })
         {
             option.Recursive = true;
             root.Options.Add(option);
@@ -39,6 +39,13 @@ internal sealed class CommonOptions
     {
         Description = "unpack only after the whole archive is read (as ctr does), not while it is read",
     };
+
+    public Option<string> UnpackVia { get; } = new Option<string>("--unpack-via")
+    {
+        Description = "who writes layers into snapshots: diff (containerd's Diff service), direct (this process, as root on the node), auto (direct when the snapshot is reachable)",
+        DefaultValueFactory = _ => "diff",
+        HelpName = "diff|direct|auto",
+    }.AcceptOnlyFromAmong("diff", "direct", "auto");
 
     public Option<string> Snapshotter { get; } = new("--snapshotter")
     {
@@ -117,10 +124,17 @@ internal sealed class CommonOptions
     public TimeSpan PullDeadline(ParseResult parse) =>
         parse.GetValue(PullTimeout) is > 0 and var s ? TimeSpan.FromSeconds(s) : Timeout.InfiniteTimeSpan;
 
-    public ImportOptions Import(ParseResult parse) => new()
+    public ImportOptions Import(ParseResult parse, Serilog.ILogger? log = null) => new()
     {
+        UnpackViaReport = log is null ? null : message => log.Information("{Message:l}", message),
         Unpack = !parse.GetValue(NoUnpack),
         UnpackAhead = !parse.GetValue(NoUnpackAhead),
+        UnpackVia = parse.GetValue(UnpackVia) switch
+        {
+            "direct" => Imageimportd.Unpack.Direct.UnpackVia.Direct,
+            "auto" => Imageimportd.Unpack.Direct.UnpackVia.Auto,
+            _ => Imageimportd.Unpack.Direct.UnpackVia.Diff,
+        },
         Snapshotter = parse.GetValue(Snapshotter)!,
         Pin = !parse.GetValue(NoPin),
         BaseName = parse.GetValue(BaseName),

@@ -73,7 +73,7 @@ internal static class ImportOnceCommand
                 }
 
                 paths.AddRange((parse.GetValue(files) ?? []).Select(Path.GetFullPath));
-                var run = RunAsync(log, common.Containerd(parse, log), common.Import(parse), common.PullDeadline(parse), paths, parse.GetValue(parallel), TimeSpan.FromSeconds(parse.GetValue(wait)), pass, cancellationToken);
+                var run = RunAsync(log, common.Containerd(parse, log), common.Import(parse, log), common.PullDeadline(parse), paths, parse.GetValue(parallel), TimeSpan.FromSeconds(parse.GetValue(wait)), pass, cancellationToken);
                 // After a signal the pass gets StopGrace to unwind (leases deleted); past it, exit anyway: each lease
                 // carries an expiry, and the next start removes leases of dead runs.
                 var grace = Task.Delay(Timeout.Infinite, cancellationToken).ContinueWith(_ => Task.Delay(StopGrace), TaskScheduler.Default).Unwrap();

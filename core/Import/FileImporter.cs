@@ -8,6 +8,7 @@ using Imageimportd.Images;
 using Imageimportd.Leases;
 using Imageimportd.Oci;
 using Imageimportd.Unpack;
+using Imageimportd.Unpack.Direct;
 
 namespace Imageimportd.Import;
 
@@ -80,6 +81,14 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         }
     }
 
+    /// <summary>The layer applier <see cref="ImportOptions.UnpackVia"/> asks for.</summary>
+    private IDiffApplier Differ(string lease, IContentStore content) => options.UnpackVia switch
+    {
+        UnpackVia.Direct => new DirectDiffApplier(content, options.Decompression),
+        UnpackVia.Auto => new AutoDiffApplier(backend.Differ(lease), new DirectDiffApplier(content, options.Decompression), options.UnpackViaReport),
+        _ => backend.Differ(lease),
+    };
+
     private async Task DeleteOrphanLeasesAsync()
     {
         var count = _orphanLeases.Count;
@@ -93,7 +102,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
     {
         var content = backend.Content(lease);
         var warnings = new List<string>();
-        var unpacker = options.Unpack ? new Unpacker(backend.Snapshotter(options.Snapshotter, lease), backend.Differ(lease), content) : null;
+        var unpacker = options.Unpack ? new Unpacker(backend.Snapshotter(options.Snapshotter, lease), Differ(lease, content), content) : null;
         await using var ahead = unpacker is not null && options.UnpackAhead
             ? new UnpackAhead(unpacker, options.Host, cancellationToken)
             : null;

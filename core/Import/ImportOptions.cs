@@ -2,6 +2,7 @@ using Imageimportd.Archive;
 using Imageimportd.Compression;
 using Imageimportd.Content;
 using Imageimportd.Oci;
+using Imageimportd.Unpack.Direct;
 
 namespace Imageimportd.Import;
 
@@ -14,6 +15,12 @@ public sealed record ImportOptions
     public bool UnpackAhead { get; init; } = true;
 
     public string Snapshotter { get; init; } = "overlayfs";
+
+    /// <summary>Who writes layers into snapshots: containerd's Diff service (the default for now), or this process.</summary>
+    public UnpackVia UnpackVia { get; init; } = UnpackVia.Diff;
+
+    /// <summary>Where <see cref="UnpackVia.Auto"/> reports which way it unpacks and why.</summary>
+    public Action<string>? UnpackViaReport { get; init; }
 
     public bool Pin { get; init; } = true;
 

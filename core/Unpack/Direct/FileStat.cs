@@ -1,0 +1,11 @@
+namespace Imageimportd.Unpack.Direct;
+
+/// <summary>The parts of lstat(2) the applier needs.</summary>
+internal readonly record struct FileStat(uint Mode, int Uid, int Gid, long AtimeSec, long AtimeNsec, long MtimeSec, long MtimeNsec, ulong Inode, ulong Device, long Size)
+{
+    public uint Type => Mode & PosixFs.TypeMask;
+
+    public bool IsDirectory => Type == PosixFs.TypeDir;
+
+    public bool IsSymlink => Type == PosixFs.TypeSymlink;
+}

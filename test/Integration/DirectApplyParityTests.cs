@@ -1,0 +1,192 @@
+using System.Text.Json;
+using Imageimportd.Oci;
+using Imageimportd.Tests.Fakes;
+using Imageimportd.Tests.Harness;
+using NUnit.Framework;
+
+namespace Imageimportd.Tests.Integration;
+
+/// <summary>
+/// <c>--unpack-via direct</c> against containerd's own unpack (<c>--unpack-via diff</c>) on the same containerd, one
+/// namespace each: every layer's snapshot directory (whiteout devices and opaque xattrs included) and the merged
+/// read-only overlay must describe the same (<see cref="SnapshotTree"/>), for a crafted layer set and real archives.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class DirectApplyParityTests
+{
+    private TempDirectory _dir = null!;
+
+    [OneTimeSetUp]
+    public void SetUp() => _dir = new TempDirectory("direct-");
+
+    [OneTimeTearDown]
+    public void TearDown() => _dir.Dispose();
+
+    [Test]
+    public async Task DirectApply_CraftedLayers_SameSnapshotsAsDiffService()
+    {
+        var image = CraftedImage();
+        var archive = _dir.Write("crafted.tar", new OciLayoutBuilder().Add(image, refName: "docker.io/library/crafted:1").Build());
+
+        await AssertSameUnpackAsync(archive, image.ConfigDigest.Value, layers: 3);
+    }
+
+    [Test]
+    public async Task DirectApply_ToolDockerArchive_SameSnapshotsAsDiffService()
+    {
+        var archive = await ToolArchives.DockerArchiveAsync(_dir.Combine("src"), ["docker.io/library/direct-tool:1"], CancellationToken.None).Bounded(300);
+
+        await AssertSameUnpackAsync(archive.Path, archive.ConfigDigests.Values.Single(), layers: 3);
+    }
+
+    [Test]
+    public async Task DirectApply_ToolOciArchive_SameSnapshotsAsDiffService()
+    {
+        var archive = await ToolArchives.OciLayoutTarAsync(_dir.Combine("src"), new Dictionary<string, string> { ["docker.io/library/direct-other:1"] = ToolArchives.OtherTag }, CancellationToken.None).Bounded(300);
+
+        await AssertSameUnpackAsync(archive.Path, archive.ConfigDigests.Values.Single(), layers: 2);
+    }
+
+    /// <summary>
+    /// Three layers with what a snapshot can hold: setuid/setgid/sticky modes, owners, nanosecond mtimes, user xattrs,
+    /// symlinks, hard links across directories, a FIFO, a device node, an 8 MiB mostly-zero file; then deletions,
+    /// an opaque directory, a file replaced by a directory and a directory whited out and written again.
+    /// </summary>
+    private static TestImage CraftedImage()
+    {
+        var first = new LayerTar()
+            .Dir("etc", mtime: "1500000000.25")
+            .File("etc/passwd", "root:x:0:0::/root:/bin/sh\n", uid: 0, gid: 0)
+            .File("etc/gone", "to be deleted")
+            .Dir("usr", mtime: "1500000001")
+            .Dir("usr/bin", mtime: "1500000002.9999999")
+            .File("usr/bin/su", "suid", (UnixFileMode)0x9ED, uid: 0, gid: 0, xattrs: new Dictionary<string, string> { ["user.kind"] = "setuid" })
+            .File("usr/bin/sg", "sgid", (UnixFileMode)0x5ED, uid: 1000, gid: 1001)
+            .Symlink("usr/bin/alias", "su")
+            .Symlink("usr/abs", "/etc/passwd")
+            .Dir("tmp", (UnixFileMode)0x3FF)
+            .Dir("data", uid: 33, gid: 33, mtime: "1234567890.5")
+            .File("data/original", "shared inode", uid: 33, gid: 33)
+            .HardLink("usr/bin/hardlinked", "data/original")
+            .Fifo("data/pipe")
+            .CharDevice("data/null", 1, 3)
+            .SparseLike("data/sparse", 8 << 20, "the end"u8.ToArray())
+            .Dir("opaque")
+            .File("opaque/lower-file", "hidden later")
+            .Dir("opaque/lower-dir")
+            .File("opaque/lower-dir/deep", "hidden later")
+            .File("becomes-dir", "file first")
+            .Dir("dir-gone")
+            .File("dir-gone/inner", "x")
+            .ToArray();
+        var second = new LayerTar()
+            .Dir("etc", mtime: "1600000000")
+            .Whiteout("etc/gone")
+            .File("etc/new", "added", (UnixFileMode)0x180)
+            .Dir("opaque", (UnixFileMode)0x1C0, mtime: "1600000001")
+            .Opaque("opaque")
+            .File("opaque/upper-file", "visible")
+            .Dir("becomes-dir", mtime: "1600000002")
+            .File("becomes-dir/inside", "now a dir")
+            .Dir("dir-gone", mtime: "1600000003")
+            .Whiteout("dir-gone")
+            .Dir("links")
+            .File("links/a", "second layer inode")
+            .HardLink("links/b", "links/a")
+            .ToArray();
+        var third = new LayerTar()
+            .Dir("dir-gone", (UnixFileMode)0x1FF, mtime: "1700000000")
+            .File("dir-gone/again", "back")
+            .Dir("usr", mtime: "1700000001")
+            .Dir("usr/bin", mtime: "1700000002")
+            .File("usr/bin/su", "replaced", (UnixFileMode)0x9C0)
+            .ToArray();
+        return ImageBuilder.Image(Platform.Host, [ImageBuilder.FromTar(first, gzip: true), ImageBuilder.FromTar(second, gzip: true), ImageBuilder.FromTar(third, gzip: false)], diffIds: null);
+    }
+
+    private async Task AssertSameUnpackAsync(string archive, string configDigest, int layers)
+    {
+        var containerd = await SharedContainerd.GetAsync().Bounded();
+        var nsDiff = SharedContainerd.NewNamespace("via-diff");
+        var nsDirect = SharedContainerd.NewNamespace("via-direct");
+
+        var viaDiff = await ImageimportdCli.RunAsync(containerd, nsDiff, "import-once", "--unpack-via", "diff", archive).Bounded(300);
+        var viaDirect = await ImageimportdCli.RunAsync(containerd, nsDirect, "import-once", "--unpack-via", "direct", archive).Bounded(300);
+
+        Assert.That(viaDiff.ExitCode, Is.EqualTo(0), viaDiff.Output);
+        Assert.That(viaDirect.ExitCode, Is.EqualTo(0), viaDirect.Output);
+        var ctrDiff = containerd.CtrFor(nsDiff);
+        var ctrDirect = containerd.CtrFor(nsDirect);
+        var chain = (await ctrDiff.ContentLabelsAsync(configDigest).Bounded())["containerd.io/gc.ref.snapshot.overlayfs"];
+        Assert.That((await ctrDirect.ContentLabelsAsync(configDigest).Bounded())["containerd.io/gc.ref.snapshot.overlayfs"], Is.EqualTo(chain));
+
+        await using var diffView = await SnapshotView.OpenAsync(ctrDiff, chain, _dir.Combine("mnt-" + nsDiff));
+        await using var directView = await SnapshotView.OpenAsync(ctrDirect, chain, _dir.Combine("mnt-" + nsDirect));
+        Assert.That(directView.LayerDirs, Has.Length.EqualTo(layers));
+        Assert.That(diffView.LayerDirs, Has.Length.EqualTo(layers));
+        Assert.That(directView.LayerDirs, Is.Not.EqualTo(diffView.LayerDirs), "two namespaces, two snapshot trees");
+        for (var i = 0; i < layers; i++)
+        {
+            var differences = SnapshotTree.Differences(
+                SnapshotTree.Describe(diffView.LayerDirs[i], SnapshotTree.WrittenMtimes),
+                SnapshotTree.Describe(directView.LayerDirs[i], SnapshotTree.WrittenMtimes));
+            Assert.That(differences, Is.Empty, $"layer dir {i} (top first), diff | direct:\n" + string.Join('\n', differences));
+        }
+
+        var merged = SnapshotTree.Differences(
+            SnapshotTree.Describe(diffView.MergedDir, SnapshotTree.WrittenMtimes),
+            SnapshotTree.Describe(directView.MergedDir, SnapshotTree.WrittenMtimes));
+        Assert.That(merged, Is.Empty, "merged read-only tree, diff | direct:\n" + string.Join('\n', merged));
+    }
+
+    /// <summary>A read-only view of a committed chain: its layer directories (top first) and the view mounted.</summary>
+    private sealed class SnapshotView : IAsyncDisposable
+    {
+        private readonly Ctr _ctr;
+        private readonly string _key;
+        private bool _mounted;
+
+        private SnapshotView(Ctr ctr, string key, string mergedDir)
+        {
+            _ctr = ctr;
+            _key = key;
+            MergedDir = mergedDir;
+        }
+
+        public string[] LayerDirs { get; private set; } = [];
+
+        public string MergedDir { get; }
+
+        public static async Task<SnapshotView> OpenAsync(Ctr ctr, string chain, string mergedDir)
+        {
+            var view = new SnapshotView(ctr, "cmp-" + Guid.NewGuid().ToString("N"), mergedDir);
+            var json = await ctr.RunAsync(["snapshots", "--snapshotter", "overlayfs", "view", "--mounts", view._key, chain]).Bounded();
+            using var doc = JsonDocument.Parse(json);
+            var mount = doc.RootElement.EnumerateArray().Single();
+            var type = Field(mount, "type").GetString()!;
+            var source = Field(mount, "source").GetString()!;
+            var options = Field(mount, "options").EnumerateArray().Select(o => o.GetString()!).ToList();
+            view.LayerDirs = type == "overlay"
+                ? options.Single(o => o.StartsWith("lowerdir=", StringComparison.Ordinal))["lowerdir=".Length..].Split(':')
+                : [source];
+            Directory.CreateDirectory(mergedDir);
+            await Tools.RunAsync("mount", ["-t", type, source, mergedDir, "-o", string.Join(',', options.Append("ro"))], CancellationToken.None).Bounded();
+            view._mounted = true;
+            return view;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_mounted)
+            {
+                await Tools.RunAsync("umount", [MergedDir], CancellationToken.None).Bounded();
+            }
+
+            await _ctr.RunAsync(["snapshots", "--snapshotter", "overlayfs", "rm", _key]).Bounded();
+        }
+
+        private static JsonElement Field(JsonElement element, string name) =>
+            element.EnumerateObject().First(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)).Value;
+    }
+}

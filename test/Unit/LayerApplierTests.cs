@@ -1,0 +1,185 @@
+using Imageimportd.Tests.Fakes;
+using Imageimportd.Tests.Harness;
+using Imageimportd.Unpack.Direct;
+using NUnit.Framework;
+
+namespace Imageimportd.Tests.Unit;
+
+/// <summary>
+/// <see cref="LayerApplier"/> on a temp dir (as root): what each entry becomes, and that hostile names, links and
+/// whiteouts are resolved inside the root as containerd resolves them, or refused, with nothing outside changed.
+/// </summary>
+[TestFixture]
+public sealed class LayerApplierTests
+{
+    private TempDirectory _dir = null!;
+    private string _root = null!;
+    private string _outside = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _dir = new TempDirectory("applier-");
+        _root = _dir.Combine("root");
+        Directory.CreateDirectory(_root);
+        _outside = _dir.Combine("outside");
+        Directory.CreateDirectory(_outside);
+        File.WriteAllText(Path.Combine(_outside, "secret"), "keep");
+    }
+
+    [TearDown]
+    public void TearDown() => _dir.Dispose();
+
+    [Test]
+    public async Task Apply_EveryFileType_KeepsWhatTheEntrySays()
+    {
+        var tar = new LayerTar()
+            .Dir("d", (UnixFileMode)0x3ED, uid: 7, gid: 8, mtime: "1600000000.1234567")
+            .File("d/suid", "x", (UnixFileMode)0x9ED, uid: 1, gid: 2, xattrs: new Dictionary<string, string> { ["user.note"] = "hello" })
+            .File("d/sticky-setgid", "y", (UnixFileMode)0x5FF)
+            .Symlink("d/link", "../d/suid")
+            .HardLink("other-name", "d/suid", (UnixFileMode)0x9ED, uid: 1, gid: 2)
+            .Fifo("fifo")
+            .CharDevice("null", 1, 3)
+            .BlockDevice("loop", 7, 300)
+            .SparseLike("big", 3 << 20, "end"u8.ToArray())
+            .ToArray();
+
+        await Apply(tar, WhiteoutStyle.Remove);
+
+        var tree = SnapshotTree.Describe(_root, SnapshotTree.WrittenMtimes);
+        Assert.That(tree["d"], Does.StartWith("dir mode=1755 owner=7:8 mtime=1600000000.123456700"));
+        Assert.That(tree["d/suid"], Does.StartWith("file mode=4755 owner=1:2"));
+        Assert.That(tree["d/suid"], Does.Contain("xattr:user.note=" + Convert.ToHexStringLower("hello"u8)));
+        Assert.That(tree["d/suid"], Does.EndWith("inode-of=d/suid"));
+        Assert.That(tree["other-name"], Does.EndWith("inode-of=d/suid"));
+        Assert.That(tree["d/sticky-setgid"], Does.StartWith("file mode=2777"));
+        Assert.That(tree["d/link"], Does.StartWith("symlink").And.Contain("-> ../d/suid"));
+        Assert.That(tree["fifo"], Does.StartWith("fifo mode=644"));
+        Assert.That(tree["null"], Does.StartWith("char mode=666").And.Contain("rdev=103"));
+        Assert.That(tree["loop"], Does.StartWith("block mode=660"));
+        Assert.That(new FileInfo(Path.Combine(_root, "big")).Length, Is.EqualTo(3 << 20));
+        Assert.That(tree["big"], Does.Contain($"mtime={LayerTar.DefaultTime.ToUnixTimeSeconds()}.000000000"));
+    }
+
+    [Test]
+    public async Task Apply_DotDotAndAbsoluteNames_ClampedAtTheRoot()
+    {
+        var before = SnapshotTree.Describe(_outside);
+        var tar = new LayerTar().File("../../outside/secret", "pwned").File("/outside/abs", "pwned").File("a/../../../../x", "clamped").ToArray();
+
+        await Apply(tar, WhiteoutStyle.Remove);
+
+        Assert.That(File.ReadAllText(Path.Combine(_root, "outside", "secret")), Is.EqualTo("pwned"));
+        Assert.That(File.Exists(Path.Combine(_root, "outside", "abs")));
+        Assert.That(File.ReadAllText(Path.Combine(_root, "x")), Is.EqualTo("clamped"));
+        Assert.That(SnapshotTree.Differences(before, SnapshotTree.Describe(_outside)), Is.Empty);
+    }
+
+    [Test]
+    public async Task Apply_WriteThroughSymlinkToOutside_LandsInsideTheRoot()
+    {
+        var before = SnapshotTree.Describe(_outside);
+        var tar = new LayerTar()
+            .Symlink("abs", _outside)
+            .Symlink("rel", "../../../../outside")
+            .File("abs/secret", "pwned")
+            .File("rel/secret", "pwned too")
+            .Dir("abs", (UnixFileMode)0x1FF)
+            .ToArray();
+
+        await Apply(tar, WhiteoutStyle.Remove);
+
+        Assert.That(File.ReadAllText(Path.Combine(_root + _outside, "secret")), Is.EqualTo("pwned"));
+        Assert.That(File.ReadAllText(Path.Combine(_root, "outside", "secret")), Is.EqualTo("pwned too"));
+        Assert.That(Directory.Exists(Path.Combine(_root, "abs")) && PosixFs.ReadLink(Path.Combine(_root, "abs")) is null, "the dir entry replaces the link");
+        Assert.That(SnapshotTree.Differences(before, SnapshotTree.Describe(_outside)), Is.Empty);
+    }
+
+    [Test]
+    public async Task Apply_SymlinkLastComponentThenFile_ReplacesTheLink()
+    {
+        var before = SnapshotTree.Describe(_outside);
+        var tar = new LayerTar().Symlink("f", Path.Combine(_outside, "secret")).File("f", "mine", (UnixFileMode)0x1FF).ToArray();
+
+        await Apply(tar, WhiteoutStyle.Remove);
+
+        Assert.That(PosixFs.ReadLink(Path.Combine(_root, "f")), Is.Null);
+        Assert.That(SnapshotTree.Differences(before, SnapshotTree.Describe(_outside)), Is.Empty);
+    }
+
+    [Test]
+    public void Apply_HardlinkToOutside_RefusedAndNothingOutsideChanges()
+    {
+        var before = SnapshotTree.Describe(_outside);
+        var tar = new LayerTar().HardLink("h", "../../outside/secret").ToArray();
+
+        Assert.That(async () => await Apply(tar, WhiteoutStyle.Remove), Throws.InstanceOf<IOException>());
+        Assert.That(SnapshotTree.Differences(before, SnapshotTree.Describe(_outside)), Is.Empty);
+    }
+
+    [Test]
+    public async Task Apply_HardlinkToSymlinkToOutside_LinksTheSymlinkAndChangesNothingOutside()
+    {
+        var before = SnapshotTree.Describe(_outside);
+        var tar = new LayerTar().Symlink("s", Path.Combine(_outside, "secret")).HardLink("h", "s").ToArray();
+
+        await Apply(tar, WhiteoutStyle.Remove);
+
+        Assert.That(PosixFs.ReadLink(Path.Combine(_root, "h")), Is.EqualTo(Path.Combine(_outside, "secret")));
+        Assert.That(SnapshotTree.Differences(before, SnapshotTree.Describe(_outside)), Is.Empty);
+    }
+
+    [TestCase(".wh..")]
+    [TestCase(".wh.")]
+    public void Apply_WhiteoutNamingItsParent_Refused(string name)
+    {
+        var tar = new LayerTar().Dir("d").File("d/" + name, "").ToArray();
+
+        Assert.That(async () => await Apply(tar, WhiteoutStyle.Remove), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("invalid whiteout"));
+    }
+
+    [Test]
+    public async Task Apply_WhiteoutsOnPlainDirectory_DeleteAndEmpty()
+    {
+        await Apply(new LayerTar().Dir("a").File("a/gone", "1").File("a/kept", "2").Dir("o").File("o/old", "3").Dir("o/sub").ToArray(), WhiteoutStyle.Remove);
+
+        await Apply(new LayerTar().Dir("a").Whiteout("a/gone").Dir("o").Opaque("o").File("o/new", "4").ToArray(), WhiteoutStyle.Remove);
+
+        Assert.That(Directory.EnumerateFileSystemEntries(Path.Combine(_root, "a")).Select(Path.GetFileName), Is.EquivalentTo(new[] { "kept" }));
+        Assert.That(Directory.EnumerateFileSystemEntries(Path.Combine(_root, "o")).Select(Path.GetFileName), Is.EquivalentTo(new[] { "new" }));
+    }
+
+    [Test]
+    public async Task Apply_WhiteoutsOnOverlayUpper_BecomeDeviceAndOpaqueXattr()
+    {
+        await Apply(new LayerTar().Dir("a").Whiteout("a/gone").Dir("o").Opaque("o").ToArray(), WhiteoutStyle.Overlay);
+
+        var tree = SnapshotTree.Describe(_root, SnapshotTree.WrittenMtimes);
+        Assert.That(tree["a/gone"], Does.StartWith("char mode=0 owner=0:0").And.Contain("rdev=0"));
+        Assert.That(tree["o"], Does.Contain("xattr:trusted.overlay.opaque=79"));
+        Assert.That(tree.Keys, Has.None.Contains(".wh."));
+    }
+
+    [Test]
+    public async Task Apply_DirectoryMtime_SetAfterItsContents()
+    {
+        await Apply(new LayerTar().Dir("d", mtime: "1000.5").File("d/f", "x").Dir("d/e", mtime: "2000").File("d/e/g", "y").ToArray(), WhiteoutStyle.Remove);
+
+        var tree = SnapshotTree.Describe(_root);
+        Assert.That(tree["d"], Does.Contain("mtime=1000.500000000"));
+        Assert.That(tree["d/e"], Does.Contain("mtime=2000.000000000"));
+    }
+
+    [Test]
+    public void Apply_TrustedXattrFromArchive_Skipped()
+    {
+        var tar = new LayerTar().File("f", "x", xattrs: new Dictionary<string, string> { ["trusted.overlay.opaque"] = "y" }).ToArray();
+
+        Assert.That(async () => await Apply(tar, WhiteoutStyle.Remove), Throws.Nothing);
+        Assert.That(PosixFs.ListXattrs(Path.Combine(_root, "f")), Has.None.StartsWith("trusted."));
+    }
+
+    private Task Apply(byte[] tar, WhiteoutStyle style) =>
+        new LayerApplier(new LayerTarget(_root, style, [])).ApplyAsync(new MemoryStream(tar), CancellationToken.None);
+}
