@@ -95,6 +95,13 @@ public static class SnapshotTree
             .Where(k => !left.TryGetValue(k, out var l) || !right.TryGetValue(k, out var r) || l != r)
             .Select(k => $"{k}: {left.GetValueOrDefault(k, "(absent)")} | {right.GetValueOrDefault(k, "(absent)")}")];
 
+    /// <summary>
+    /// <see cref="WrittenMtimes"/>, plus any mtime at or after <paramref name="since"/>: a directory the layer does not
+    /// list (created as a parent) has the time it was made, on both sides; a layer's own times are long past.
+    /// </summary>
+    public static Func<string, FileStatView, bool> WrittenSince(DateTimeOffset since) =>
+        (rel, st) => WrittenMtimes(rel, st) || st.MtimeSec >= since.ToUnixTimeSeconds();
+
     /// <summary>The root's mtime (touched by whoever wrote into it) and overlay whiteouts' (made when applied).</summary>
     public static bool WrittenMtimes(string rel, FileStatView st) =>
         rel == "." || ((st.Mode & PosixFs.TypeMask) == PosixFs.TypeChar && st.Device == 0);

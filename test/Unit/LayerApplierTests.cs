@@ -162,6 +162,14 @@ public sealed class LayerApplierTests
     }
 
     [Test]
+    public void Apply_OverlayWhiteoutOfPathWrittenInSameLayer_RefusedAsContainerdDoes()
+    {
+        var tar = new LayerTar().Dir("d").Whiteout("d").ToArray();
+
+        Assert.That(async () => await Apply(tar, WhiteoutStyle.Overlay), Throws.InstanceOf<IOException>().With.Message.Contains("mknod"));
+    }
+
+    [Test]
     public async Task Apply_DirectoryMtime_SetAfterItsContents()
     {
         await Apply(new LayerTar().Dir("d", mtime: "1000.5").File("d/f", "x").Dir("d/e", mtime: "2000").File("d/e/g", "y").ToArray(), WhiteoutStyle.Remove);
