@@ -114,7 +114,7 @@ public sealed class LayerApplierTests
         var before = SnapshotTree.Describe(_outside);
         var tar = new LayerTar().HardLink("h", "../../outside/secret").ToArray();
 
-        Assert.That(async () => await Apply(tar, WhiteoutStyle.Remove), Throws.InstanceOf<IOException>());
+        Assert.That(async () => await Apply(tar, WhiteoutStyle.Remove), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("refused"));
         Assert.That(SnapshotTree.Differences(before, SnapshotTree.Describe(_outside)), Is.Empty);
     }
 
@@ -162,11 +162,25 @@ public sealed class LayerApplierTests
     }
 
     [Test]
+    public void Apply_OverlayHardlinkToLowerLayerFile_Refused()
+    {
+        var lower = _dir.Combine("lower");
+        Directory.CreateDirectory(lower);
+        File.WriteAllText(Path.Combine(lower, "f"), "lower");
+        var tar = new LayerTar().HardLink("h", "f").ToArray();
+
+        var apply = () => new LayerApplier(new LayerTarget(_root, WhiteoutStyle.Overlay, [lower])).ApplyAsync(new MemoryStream(tar), CancellationToken.None);
+
+        Assert.That(async () => await apply(), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("refused"));
+        Assert.That(File.ReadAllText(Path.Combine(lower, "f")), Is.EqualTo("lower"));
+    }
+
+    [Test]
     public void Apply_OverlayWhiteoutOfPathWrittenInSameLayer_RefusedAsContainerdDoes()
     {
         var tar = new LayerTar().Dir("d").Whiteout("d").ToArray();
 
-        Assert.That(async () => await Apply(tar, WhiteoutStyle.Overlay), Throws.InstanceOf<IOException>().With.Message.Contains("mknod"));
+        Assert.That(async () => await Apply(tar, WhiteoutStyle.Overlay), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("mknod"));
     }
 
     [Test]

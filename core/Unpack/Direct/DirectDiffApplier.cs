@@ -22,7 +22,7 @@ public sealed class DirectDiffApplier(IContentProvider content, DecompressionOpt
         {
             await new LayerApplier(target).ApplyAsync(hashing, cancellationToken);
         }
-        catch (IOException ex) when (ex is not EndOfStreamException)
+        catch (InvalidDataException ex)
         {
             throw new InvalidDataException($"layer {layer.Digest}: {ex.Message}", ex);
         }

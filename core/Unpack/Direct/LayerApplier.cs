@@ -51,7 +51,14 @@ public sealed class LayerApplier(LayerTarget target)
             }
 
             entries++;
-            await ApplyEntryAsync(entry, buffer, cancellationToken);
+            try
+            {
+                await ApplyEntryAsync(entry, buffer, cancellationToken);
+            }
+            catch (IOException ex) when (RefusedByTheEntry(ex))
+            {
+                throw new InvalidDataException($"layer entry {entry.Name} refused: {ex.Message}", ex);
+            }
         }
 
         foreach (var (name, times) in _dirs)
@@ -59,6 +66,13 @@ public sealed class LayerApplier(LayerTarget target)
             SetTimes(RootedPath.Resolve(_root, name), times);
         }
     }
+
+    /// <summary>
+    /// A system call failing because of what the entry asks (a link to nothing, a whiteout over a file it wrote, a path
+    /// through a non-directory) is the layer's fault, as containerd reports it; a full or failing disk is not.
+    /// </summary>
+    private static bool RefusedByTheEntry(IOException ex) =>
+        ex.HResult is 1 or 2 or 17 or 18 or 20 or 21 or 22 or 31 or 40; // EPERM ENOENT EEXIST EXDEV ENOTDIR EISDIR EINVAL EMLINK ELOOP
 
     private async Task ApplyEntryAsync(TarEntry entry, byte[] buffer, CancellationToken cancellationToken)
     {
