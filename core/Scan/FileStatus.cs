@@ -5,6 +5,20 @@ public readonly record struct FileStatus(uint Mode, ulong Device, ulong Inode, l
 {
     private const uint TypeMask = 0xF000;
 
+    /// <summary>Owner, as statx reports it (set by <see cref="NativeFile"/>; 0 where a status was made by hand).</summary>
+    public int Uid { get; init; }
+
+    public int Gid { get; init; }
+
+    /// <summary>Access time: seconds since the epoch and the nanoseconds within that second.</summary>
+    public (long Seconds, uint Nanoseconds) Atime { get; init; }
+
+    /// <summary>Modification time as seconds and nanoseconds (<see cref="MtimeNanoseconds"/> is the same as one number).</summary>
+    public (long Seconds, uint Nanoseconds) Mtime { get; init; }
+
+    /// <summary>The device a character or block device node stands for (major, minor); (0, 0) for other files.</summary>
+    public (uint Major, uint Minor) Rdev { get; init; }
+
     public bool IsRegular => (Mode & TypeMask) == 0x8000;
 
     public bool IsDirectory => (Mode & TypeMask) == 0x4000;

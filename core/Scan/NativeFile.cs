@@ -127,13 +127,27 @@ internal static partial class NativeFile
         }
     }
 
-    private static FileStatus Parse(byte[] b) => new(
-        Mode: BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(28)),
-        Device: ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(136)) << 32) | BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(140)),
-        Inode: BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(32)),
-        Size: BinaryPrimitives.ReadInt64LittleEndian(b.AsSpan(40)),
-        Blocks: BinaryPrimitives.ReadInt64LittleEndian(b.AsSpan(48)),
-        MtimeNanoseconds: (BinaryPrimitives.ReadInt64LittleEndian(b.AsSpan(112)) * 1_000_000_000) + BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(120)));
+    // struct statx: uid at 20, gid at 24, mode at 28, ino at 32, size at 40, blocks at 48, atime at 64, mtime at 112
+    // (each an i64 tv_sec and a u32 tv_nsec), rdev major/minor at 128/132, dev major/minor at 136/140 — one layout on
+    // every architecture.
+    private static FileStatus Parse(byte[] b)
+    {
+        var mtime = (BinaryPrimitives.ReadInt64LittleEndian(b.AsSpan(112)), BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(120)));
+        return new FileStatus(
+            Mode: BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(28)),
+            Device: ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(136)) << 32) | BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(140)),
+            Inode: BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(32)),
+            Size: BinaryPrimitives.ReadInt64LittleEndian(b.AsSpan(40)),
+            Blocks: BinaryPrimitives.ReadInt64LittleEndian(b.AsSpan(48)),
+            MtimeNanoseconds: (mtime.Item1 * 1_000_000_000) + mtime.Item2)
+        {
+            Uid = BinaryPrimitives.ReadInt32LittleEndian(b.AsSpan(20)),
+            Gid = BinaryPrimitives.ReadInt32LittleEndian(b.AsSpan(24)),
+            Atime = (BinaryPrimitives.ReadInt64LittleEndian(b.AsSpan(64)), BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(72))),
+            Mtime = mtime,
+            Rdev = (BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(128)), BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(132))),
+        };
+    }
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true)]
     private static partial int Statx(int dirfd, byte[] path, int flags, uint mask, [Out] byte[] buffer);

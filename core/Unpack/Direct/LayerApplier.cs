@@ -152,7 +152,7 @@ public sealed class LayerApplier(LayerTarget target)
                     _ => PosixFs.TypeFifo,
                 };
                 var posix = (PosixTarEntry)entry;
-                PosixFs.Mknod(path, mode | kind, MakeDevice((uint)posix.DeviceMajor, (uint)posix.DeviceMinor));
+                PosixFs.Mknod(path, mode | kind, PosixFs.MakeDevice((uint)posix.DeviceMajor, (uint)posix.DeviceMinor));
                 break;
             case TarEntryType.HardLink:
                 PosixFs.Link(HardlinkTarget(entry.LinkName), path);
@@ -417,10 +417,6 @@ public sealed class LayerApplier(LayerTarget target)
 
         return (sec, nsec);
     }
-
-    /// <summary>glibc's makedev.</summary>
-    private static ulong MakeDevice(uint major, uint minor) =>
-        ((ulong)(major & 0xFFFFF000) << 32) | ((ulong)(major & 0xFFF) << 8) | ((ulong)(minor & 0xFFFFFF00) << 12) | (minor & 0xFF);
 
     private readonly record struct Times(long AtimeSec, long AtimeNsec, long MtimeSec, long MtimeNsec);
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Imageimportd.Scan;
 
 namespace Imageimportd.Unpack.Direct;
 
@@ -29,25 +30,21 @@ internal static partial class PosixFs
 
     public static uint EffectiveUid => GetEuid();
 
-    /// <summary>lstat(2) of the path itself; null when it does not exist (or a parent is not a directory).</summary>
+    /// <summary>lstat(2) of the path itself (statx without following, the scan's own); null when it does not exist (or a parent is not a directory).</summary>
     public static FileStat? Lstat(string path)
     {
-        var buffer = new byte[256];
-        if (LstatNative(path, buffer) != 0)
+        if (NativeFile.Stat(path, follow: false, out var errno) is not { } status)
         {
-            var errno = Marshal.GetLastPInvokeError();
             return errno is ENoEnt or ENotDir ? null : throw Error("lstat", path, errno);
         }
 
-        // x86_64 has an 8-byte st_nlink before st_mode, the generic layout (arm64, riscv64) a 4-byte one after it;
-        // both put st_ino at 8, st_size at 48, st_atim at 72 and st_mtim at 88; st_rdev is at 40 or 32.
-        var x64 = RuntimeInformation.ProcessArchitecture == Architecture.X64;
-        var mode = BitConverter.ToUInt32(buffer, x64 ? 24 : 16);
-        var uid = BitConverter.ToInt32(buffer, x64 ? 28 : 24);
-        var gid = BitConverter.ToInt32(buffer, x64 ? 32 : 28);
-        return new FileStat(mode, uid, gid, BitConverter.ToInt64(buffer, 72), BitConverter.ToInt64(buffer, 80), BitConverter.ToInt64(buffer, 88), BitConverter.ToInt64(buffer, 96),
-            BitConverter.ToUInt64(buffer, 8), BitConverter.ToUInt64(buffer, x64 ? 40 : 32), BitConverter.ToInt64(buffer, 48));
+        return new FileStat(status.Mode, status.Uid, status.Gid, status.Atime.Seconds, status.Atime.Nanoseconds, status.Mtime.Seconds, status.Mtime.Nanoseconds,
+            status.Inode, MakeDevice(status.Rdev.Major, status.Rdev.Minor), status.Size);
     }
+
+    /// <summary>glibc's makedev: the dev_t that mknod(2) takes and lstat(2) reports.</summary>
+    public static ulong MakeDevice(uint major, uint minor) =>
+        ((ulong)(major & 0xFFFFF000) << 32) | ((ulong)(major & 0xFFF) << 8) | ((ulong)(minor & 0xFFFFFF00) << 12) | (minor & 0xFF);
 
     /// <summary>The target of a symlink, or null when the path is not one (or does not exist).</summary>
     public static string? ReadLink(string path)
@@ -175,8 +172,6 @@ internal static partial class PosixFs
     [LibraryImport("libc", EntryPoint = "geteuid")]
     private static partial uint GetEuid();
 
-    [LibraryImport("libc", EntryPoint = "lstat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int LstatNative(string path, [Out] byte[] buffer);
 
     [LibraryImport("libc", EntryPoint = "readlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial nint ReadlinkNative(string path, ref byte buffer, nuint size);
