@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Imageimportd.Containerd;
+using Imageimportd.Errors;
 
 namespace Imageimportd.Cli;
 
@@ -30,7 +31,7 @@ internal static class CriImagesCommand
 
                 return ExitCodes.Ok;
             }
-            catch (ContainerdException ex)
+            catch (BackendException ex)
             {
                 await Console.Error.WriteLineAsync($"imageimportd: {ex.Message}");
                 return ExitCodes.SomeFailed;

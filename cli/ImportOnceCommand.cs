@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Imageimportd.Import;
 using Imageimportd.Leases;
 using Imageimportd.Scan;
@@ -84,7 +85,7 @@ internal static class ImportOnceCommand
 
                 return await run;
             }
-            catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or ContainerdException)
+            catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or BackendException)
             {
                 var unfinished = pass.Started - pass.Finished;
                 if (pass.Started == 0)
@@ -123,7 +124,7 @@ internal static class ImportOnceCommand
             await client.GetVersionAsync(attempt.Token);
             return true;
         }
-        catch (Exception ex) when (ex is ContainerdException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is BackendException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             return false;
         }
@@ -142,7 +143,7 @@ internal static class ImportOnceCommand
         {
             await ContainerdWaiter.WaitAsync(client, wait, log, TimeProvider.System, cancellationToken);
         }
-        catch (ContainerdException ex)
+        catch (BackendException ex)
         {
             log.Error("{Message}", ex.Message);
             return ExitCodes.SomeFailed;
@@ -186,7 +187,7 @@ internal static class ImportOnceCommand
 
                         break;
                     }
-                    catch (ContainerdException ex) when (ex.IsTransient && attempt < MaxAttempts && !ct.IsCancellationRequested)
+                    catch (BackendException ex) when (RetryPolicy.IsTransient(ex) && attempt < MaxAttempts && !ct.IsCancellationRequested)
                     {
                         if (ArchiveNames.IsPullList(Path.GetFileName(path)) && await AnswersAsync(client, ct))
                         {

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Imageimportd.Cache;
 using Imageimportd.Containerd;
 using Imageimportd.Daemon;
+using Imageimportd.Errors;
 using Imageimportd.Import;
 using Imageimportd.Leases;
 
@@ -72,7 +73,7 @@ internal static class WatchCommand
                 log.Error("cannot serve metrics on {Address:l}: {Reason:l}", parse.GetValue(fleet.MetricsAddress), ex.Message);
                 return ExitCodes.SomeFailed;
             }
-            catch (Exception ex) when (stop.IsCancellationRequested && ex is OperationCanceledException or ContainerdException)
+            catch (Exception ex) when (stop.IsCancellationRequested && ex is OperationCanceledException or BackendException)
             {
                 // A signal during the wait for containerd or the stale-lease sweep is a shutdown like any other: a call
                 // cut by it fails as a cancelled gRPC call, not only as OperationCanceledException.

@@ -1,3 +1,4 @@
+using Imageimportd.Errors;
 using Serilog;
 
 namespace Imageimportd.Containerd;
@@ -30,12 +31,12 @@ public static class ContainerdWaiter
 
                 return version;
             }
-            catch (Exception ex) when (ex is ContainerdException or OperationCanceledException)
+            catch (Exception ex) when (ex is BackendException or OperationCanceledException)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 if (timeout != Timeout.InfiniteTimeSpan && time.GetElapsedTime(start) + delay > timeout)
                 {
-                    throw new ContainerdException(ErrorKind.Unavailable, $"containerd at {client.Options.Address} did not answer within {timeout.TotalSeconds:0}s: {Reason(client, ex)}", ex);
+                    throw new BackendException(FailureKind.Unavailable, $"containerd at {client.Options.Address} did not answer within {timeout.TotalSeconds:0}s: {Reason(client, ex)}", ex);
                 }
 
                 if (!said)

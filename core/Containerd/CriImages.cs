@@ -1,3 +1,4 @@
+using Imageimportd.Errors;
 using Imageimportd.Proto.Cri;
 
 namespace Imageimportd.Containerd;
@@ -29,7 +30,7 @@ public sealed class CriImages(ContainerdClient client)
     /// <summary>
     /// Pulls through CRI; returns the image ID (config digest). <paramref name="timeout"/> is sent as the call's gRPC
     /// deadline, so containerd abandons the pull too (a registry that accepts and never answers would hold it for
-    /// ever); when it passes, the error is <see cref="ErrorKind.DeadlineExceeded"/> and names the reference.
+    /// ever); when it passes, the error is <see cref="FailureKind.DeadlineExceeded"/> and names the reference.
     /// </summary>
     public async Task<string> PullAsync(string reference, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -39,9 +40,9 @@ public sealed class CriImages(ContainerdClient client)
             var response = await ContainerdErrors.Call($"CRI pull {reference}", _images.PullImageAsync(new PullImageRequest { Image = new ImageSpec { Image = reference } }, deadline: deadline, cancellationToken: cancellationToken));
             return response.ImageRef;
         }
-        catch (ContainerdException ex) when (ex.Kind == ErrorKind.DeadlineExceeded && deadline is not null && !cancellationToken.IsCancellationRequested)
+        catch (BackendException ex) when (ex.Kind == FailureKind.DeadlineExceeded && deadline is not null && !cancellationToken.IsCancellationRequested)
         {
-            throw new ContainerdException(ErrorKind.DeadlineExceeded, $"pulling {reference} did not finish within {timeout.TotalSeconds:0}s (--pull-timeout); is the registry answering?", ex);
+            throw new BackendException(FailureKind.DeadlineExceeded, $"pulling {reference} did not finish within {timeout.TotalSeconds:0}s (--pull-timeout); is the registry answering?", ex);
         }
     }
 

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Imageimportd.Content;
+using Imageimportd.Errors;
 using Imageimportd.Oci;
 using Imageimportd.Proto.Content;
 
@@ -55,7 +56,7 @@ public sealed class GrpcContentStore(ContainerdClient client, string? lease) : I
             var response = await ContainerdErrors.Call($"content info {digest}", client.Content.InfoAsync(new InfoRequest { Digest = digest.Value }, client.Headers(lease), cancellationToken: cancellationToken));
             return ToInfo(response.Info);
         }
-        catch (ContainerdException ex) when (ex.Kind == ErrorKind.NotFound)
+        catch (BackendException ex) when (ex.Kind == FailureKind.NotFound)
         {
             return null;
         }

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Grpc.Core;
 using Imageimportd.Content;
+using Imageimportd.Errors;
 using Imageimportd.Oci;
 using Imageimportd.Proto.Content;
 using ContentApi = Imageimportd.Proto.Content.Content;
@@ -50,20 +51,22 @@ internal sealed class GrpcContentWriter : IContentWriter
             _sentFirst = true;
             if (!await _call.ResponseStream.MoveNext(cancellationToken))
             {
-                throw new ContainerdException(ErrorKind.Unknown, $"write {_ref}: stream ended without a status");
+                throw new BackendException(FailureKind.Unknown, $"write {_ref}: stream ended without a status");
             }
 
             // A resumed ingest from an earlier, killed run starts over: our first write is at offset 0, which truncates.
             return true;
         }
-        catch (RpcException ex) when (ex.StatusCode == StatusCode.AlreadyExists)
-        {
-            _done = true;
-            return false;
-        }
         catch (RpcException ex)
         {
-            throw ContainerdErrors.Classify(ex, $"write {_ref}");
+            var error = ContainerdErrors.Classify(ex, $"write {_ref}");
+            if (error.Kind != FailureKind.AlreadyExists)
+            {
+                throw error;
+            }
+
+            _done = true;
+            return false;
         }
     }
 
@@ -104,17 +107,20 @@ internal sealed class GrpcContentWriter : IContentWriter
             await (_replies ?? Task.CompletedTask);
             _done = true;
         }
-        catch (RpcException ex) when (ex.StatusCode == StatusCode.AlreadyExists)
-        {
-            _done = true;
-        }
-        catch (ContainerdException ex) when (ex.Kind == ErrorKind.AlreadyExists)
-        {
-            _done = true;
-        }
         catch (RpcException ex)
         {
-            throw ContainerdErrors.Classify(ex, $"commit {digest}");
+            var error = ContainerdErrors.Classify(ex, $"commit {digest}");
+            if (error.Kind != FailureKind.AlreadyExists)
+            {
+                throw error;
+            }
+
+            _done = true;
+        }
+        catch (BackendException ex) when (ex.Kind == FailureKind.AlreadyExists)
+        {
+            // The reply reader classified it: another writer committed the same content first.
+            _done = true;
         }
     }
 
@@ -162,7 +168,7 @@ internal sealed class GrpcContentWriter : IContentWriter
                 throw ContainerdErrors.Classify(rpc, $"write {_ref}");
             }
 
-            throw new ContainerdException(ErrorKind.Unavailable, $"write {_ref}: {ex.Message}", ex);
+            throw new BackendException(FailureKind.Unavailable, $"write {_ref}: {ex.Message}", ex);
         }
 
         _sentFirst = true;

@@ -1,4 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 using Imageimportd.Proto.Images;
 
@@ -14,7 +15,7 @@ public sealed class GrpcImageStore(ContainerdClient client) : IImageStore
             var response = await ContainerdErrors.Call($"get image {name}", client.Images.GetAsync(new GetImageRequest { Name = name }, client.Headers(null), cancellationToken: cancellationToken));
             return response.Image is null ? null : FromProto(response.Image);
         }
-        catch (ContainerdException ex) when (ex.Kind == ErrorKind.NotFound)
+        catch (BackendException ex) when (ex.Kind == FailureKind.NotFound)
         {
             return null;
         }

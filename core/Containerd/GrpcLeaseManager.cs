@@ -1,3 +1,4 @@
+using Imageimportd.Errors;
 using Imageimportd.Leases;
 using Imageimportd.Proto.Leases;
 
@@ -22,7 +23,7 @@ public sealed class GrpcLeaseManager(ContainerdClient client) : ILeaseManager
         {
             await ContainerdErrors.Call($"delete lease {id}", client.Leases.DeleteAsync(new DeleteRequest { Id = id }, client.Headers(null), cancellationToken: cancellationToken));
         }
-        catch (ContainerdException ex) when (ex.Kind == ErrorKind.NotFound)
+        catch (BackendException ex) when (ex.Kind == FailureKind.NotFound)
         {
             // Already gone.
         }

@@ -1,3 +1,4 @@
+using Imageimportd.Errors;
 using Imageimportd.Proto.Snapshots;
 using Imageimportd.Unpack;
 
@@ -15,7 +16,7 @@ internal sealed class GrpcSnapshotter(ContainerdClient client, string name, stri
             await ContainerdErrors.Call($"stat snapshot {key}", client.Snapshots.StatAsync(new StatSnapshotRequest { Snapshotter = name, Key = key }, client.Headers(lease), cancellationToken: cancellationToken));
             return true;
         }
-        catch (ContainerdException ex) when (ex.Kind == ErrorKind.NotFound)
+        catch (BackendException ex) when (ex.Kind == FailureKind.NotFound)
         {
             return false;
         }

@@ -1,3 +1,4 @@
+using Imageimportd.Errors;
 using Imageimportd.Oci;
 using Imageimportd.Proto.Types;
 
@@ -24,7 +25,7 @@ internal static class WireConvert
     {
         if (p is null || !Digest.TryParse(p.Digest, out var digest))
         {
-            throw new ContainerdException(ErrorKind.Unknown, $"{what}: containerd returned a descriptor without a valid digest");
+            throw new BackendException(FailureKind.Unknown, $"{what}: containerd returned a descriptor without a valid digest");
         }
 
         return new Descriptor(p.MediaType, digest, p.Size)

@@ -1,3 +1,4 @@
+using Imageimportd.Errors;
 using Imageimportd.Oci;
 
 namespace Imageimportd.Content;
@@ -7,7 +8,7 @@ public interface IContentProvider
 {
     /// <summary>
     /// Reads up to <paramref name="maxBytes"/> bytes of <paramref name="digest"/> starting at <paramref name="offset"/>.
-    /// Throws <see cref="Containerd.ContainerdException"/> of kind NotFound when the blob is absent.
+    /// Throws <see cref="BackendException"/> of kind NotFound when the blob is absent.
     /// </summary>
     ValueTask<byte[]> ReadAsync(Digest digest, long offset, int maxBytes, CancellationToken cancellationToken);
 }

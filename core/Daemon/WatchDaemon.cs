@@ -1,5 +1,5 @@
 using Imageimportd.Cache;
-using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 using Imageimportd.Import;
 using Imageimportd.Observe;
@@ -275,7 +275,7 @@ public sealed class WatchDaemon : IDisposable
             var list = await _backend.Images.ListAsync([], cancellationToken);
             return list.ToDictionary(i => i.Name, StringComparer.Ordinal);
         }
-        catch (ContainerdException ex)
+        catch (BackendException ex)
         {
             _log.Warning("cannot list images to check the cached files: {Reason:l}; they are imported again", ex.Message);
             return null;
@@ -302,7 +302,7 @@ public sealed class WatchDaemon : IDisposable
                     _log.Information("{File:l}: re-pinned {Image:l}", file, name);
                 }
             }
-            catch (ContainerdException ex)
+            catch (BackendException ex)
             {
                 _log.Warning("{File:l}: cannot re-pin {Image:l}: {Reason:l}", file, name, ex.Message);
                 return false;
@@ -348,7 +348,7 @@ public sealed class WatchDaemon : IDisposable
                     }
                 }
             }
-            catch (ContainerdException ex)
+            catch (BackendException ex)
             {
                 _log.Warning("could not unpin the images of {Count} removed file(s): {Reason:l}; will retry", gone.Count, ex.Message);
                 return;
@@ -397,7 +397,7 @@ public sealed class WatchDaemon : IDisposable
                     unpinned.Add(name);
                 }
             }
-            catch (ContainerdException ex)
+            catch (BackendException ex)
             {
                 _log.Warning("{File:l}: could not unpin {Image:l}, which it no longer supplies: {Reason:l}", path, name, ex.Message);
             }
@@ -496,7 +496,7 @@ public sealed class WatchDaemon : IDisposable
         catch (Exception ex)
         {
             ImportLog.Failure(_log, path, ex, _time.GetElapsedTime(clock));
-            var kind = ex is ContainerdException { IsTransient: true } or FileNotFoundException ? ImportOutcomeKind.Transient : ImportOutcomeKind.Permanent;
+            var kind = RetryPolicy.IsTransient(ex) ? ImportOutcomeKind.Transient : ImportOutcomeKind.Permanent;
             _observer.ImportFailed(path, ex, kind, _time.GetElapsedTime(clock));
             return kind;
         }

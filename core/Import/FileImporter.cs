@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using Imageimportd.Archive;
 using Imageimportd.Compression;
 using Imageimportd.Content;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 using Imageimportd.Leases;
 using Imageimportd.Oci;
@@ -75,7 +76,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         {
             await backend.Leases.DeleteAsync(lease, cleanup.Token);
         }
-        catch (Exception ex) when (ex is Containerd.ContainerdException or OperationCanceledException)
+        catch (Exception ex) when (ex is BackendException or OperationCanceledException)
         {
             _orphanLeases.Enqueue(lease);
         }
@@ -183,7 +184,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
                 {
                     unpacked += await unpacker.UnpackAsync(entry.HostManifest, appliedEarlier, cancellationToken);
                 }
-                catch (Containerd.ContainerdException ex) when (ex.Kind == Containerd.ErrorKind.NotFound)
+                catch (BackendException ex) when (ex.Kind == FailureKind.NotFound)
                 {
                     throw Collected(ex);
                 }
@@ -225,15 +226,15 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
             {
                 await content.ReadAsync(digest, 0, 1, cancellationToken);
             }
-            catch (Containerd.ContainerdException ex) when (ex.Kind == Containerd.ErrorKind.NotFound)
+            catch (BackendException ex) when (ex.Kind == FailureKind.NotFound)
             {
                 throw Collected(ex);
             }
         }
     }
 
-    private static Containerd.ContainerdException Collected(Containerd.ContainerdException ex) =>
-        new(Containerd.ErrorKind.Aborted, $"content was collected by containerd's GC during the import ({ex.Message}); it will be imported again", ex);
+    private static BackendException Collected(BackendException ex) =>
+        new(FailureKind.Aborted, $"content was collected by containerd's GC during the import ({ex.Message}); it will be imported again", ex);
 
     /// <summary>Names every complete root entry (plus its <c>repo@digest</c> twin); the rest become warnings.</summary>
     private List<(string Name, WalkedImage Entry)> Name(string path, WalkResult walk, List<string> warnings)
@@ -285,7 +286,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
                 await backend.Images.CreateAsync(new ImageRecord(name, target, Wanted(null)), cancellationToken);
                 return new ImportedImage(name, target, ImageChange.Created, null);
             }
-            catch (Containerd.ContainerdException ex) when (ex.Kind == Containerd.ErrorKind.AlreadyExists)
+            catch (BackendException ex) when (ex.Kind == FailureKind.AlreadyExists)
             {
                 existing = await backend.Images.GetAsync(name, cancellationToken);
                 if (existing is null)

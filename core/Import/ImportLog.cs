@@ -1,4 +1,4 @@
-using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Serilog;
 
 namespace Imageimportd.Import;
@@ -30,9 +30,9 @@ public static class ImportLog
 
     public static void Failure(ILogger log, string path, Exception ex, TimeSpan duration)
     {
-        var cause = FailureCause.Describe(ex, Scan.ArchiveNames.IsPullList(Path.GetFileName(path)));
+        var cause = FailureDescription.Of(ex, Scan.ArchiveNames.IsPullList(Path.GetFileName(path))).Cause;
         log.ForContext("Outcome", "failed")
-            .ForContext("ErrorKind", (ex as ContainerdException)?.Kind.ToString())
+            .ForContext("ErrorKind", (ex as BackendException)?.Kind.ToString())
             .Error("failed {File:l}: {Cause:l} after {Duration:l}", path, cause, Format(duration));
         log.Debug(ex, "failure detail for {File:l}", path);
     }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Imageimportd.Errors;
 using Imageimportd.Import;
 using Imageimportd.Observe;
 using Imageimportd.Queue;
@@ -62,8 +63,9 @@ public sealed class DaemonMetrics(TimeProvider time) : IDaemonObserver
 
     public void ImportFailed(string path, Exception error, ImportOutcomeKind kind, TimeSpan duration)
     {
-        _failed.AddOrUpdate(FailureClass.Classify(error), 1, (_, n) => n + 1);
-        if (FailureClass.IsContainerdUnreachable(error))
+        var failure = FailureDescription.Of(error);
+        _failed.AddOrUpdate(failure.Class, 1, (_, n) => n + 1);
+        if (failure.BackendUnreachable)
         {
             Interlocked.Exchange(ref _containerdUp, 0);
         }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Imageimportd.Errors;
 using Imageimportd.Import;
 using Imageimportd.Queue;
 
@@ -71,8 +72,9 @@ public sealed class StatusFile : IDaemonObserver
 
     public void ImportFailed(string path, Exception error, ImportOutcomeKind kind, TimeSpan duration) => Update(() =>
     {
-        _files[path] = new FileStatus("failed", _time.GetUtcNow(), [], FailureClass.Classify(error), error.Message);
-        _containerdReachable = FailureClass.IsContainerdUnreachable(error) ? false : _containerdReachable;
+        var failure = FailureDescription.Of(error);
+        _files[path] = new FileStatus("failed", _time.GetUtcNow(), [], failure.Class, error.Message);
+        _containerdReachable = failure.BackendUnreachable ? false : _containerdReachable;
     });
 
     public void FileRemoved(string path) => Update(() => _files.Remove(path));

@@ -1,4 +1,5 @@
 using Imageimportd.Containerd;
+using Imageimportd.Errors;
 
 namespace Imageimportd.Pull;
 
@@ -6,7 +7,7 @@ namespace Imageimportd.Pull;
 /// <see cref="IImagePuller"/> over CRI's ImageService on containerd's socket: containerd's own registry
 /// configuration (certs.d mirrors, auth) applies, and pulled images land in k8s.io with the names CRI gives them
 /// (the reference, <c>repo@sha256:…</c> and the image ID). A pull that takes longer than
-/// <paramref name="pullTimeout"/> fails as <see cref="ErrorKind.DeadlineExceeded"/> (transient: the daemon retries it
+/// <paramref name="pullTimeout"/> fails as <see cref="FailureKind.DeadlineExceeded"/> (transient: the daemon retries it
 /// with backoff) with a message naming the reference.
 /// </summary>
 public sealed class CriImagePuller(CriImages images, TimeSpan pullTimeout) : IImagePuller

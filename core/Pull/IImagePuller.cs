@@ -1,3 +1,5 @@
+using Imageimportd.Errors;
+
 namespace Imageimportd.Pull;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace Imageimportd.Pull;
 /// image ID (config digest, <c>sha256:…</c>) when the image is present and null when it is not, and does not pull;
 /// <see cref="PullAsync"/> pulls (a no-op download when the content is there) and returns the image ID, after which an
 /// image record named by the reference exists in containerd's k8s.io namespace. Failures throw; containerd's are
-/// <see cref="Containerd.ContainerdException"/>s whose <see cref="Containerd.ContainerdException.IsTransient"/> says
+/// <see cref="BackendException"/>s whose <see cref="RetryPolicy.IsTransient(Exception)"/> says
 /// whether trying again later may help.
 /// </summary>
 public interface IImagePuller

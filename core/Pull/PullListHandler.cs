@@ -1,5 +1,5 @@
-using Imageimportd.Containerd;
 using Imageimportd.Daemon;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 using Serilog;
 
@@ -49,7 +49,7 @@ public sealed class PullListHandler(IImagePuller puller, IImageStore images, boo
 
         if (result.AnyTransientFailure)
         {
-            throw new ContainerdException(ErrorKind.Unavailable, $"{result.Failed} of {result.Entries.Count} pulls failed and may succeed later");
+            throw new BackendException(FailureKind.Unavailable, $"{result.Failed} of {result.Entries.Count} pulls failed and may succeed later");
         }
 
         if (result.Failed > 0)

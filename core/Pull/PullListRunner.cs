@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 
 namespace Imageimportd.Pull;
@@ -66,12 +66,12 @@ public sealed class PullListRunner
         }
         catch (Exception ex) when (cancellationToken.IsCancellationRequested)
         {
-            // gRPC reports a cancelled call as a ContainerdException; the run was cancelled, not the entry failed.
+            // gRPC reports a cancelled call as a BackendException; the run was cancelled, not the entry failed.
             throw new OperationCanceledException($"pull list {_source} cancelled", ex, cancellationToken);
         }
-        catch (ContainerdException ex)
+        catch (BackendException ex)
         {
-            return Failed(entry, imageId, outcome, ex.Message, ex.IsTransient, started);
+            return Failed(entry, imageId, outcome, ex.Message, RetryPolicy.IsTransient(ex), started);
         }
         catch (Exception ex)
         {

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using Imageimportd.Containerd;
 using Imageimportd.Content;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 using Imageimportd.Oci;
 
@@ -91,7 +91,7 @@ public sealed class Unpacker(ISnapshotter snapshotter, IDiffApplier differ, ICon
                 mounts = await snapshotter.PrepareAsync(key, parent, cancellationToken);
                 break;
             }
-            catch (ContainerdException ex) when (ex.Kind == ErrorKind.AlreadyExists)
+            catch (BackendException ex) when (ex.Kind == FailureKind.AlreadyExists)
             {
                 // Key collision: try another.
             }
@@ -111,7 +111,7 @@ public sealed class Unpacker(ISnapshotter snapshotter, IDiffApplier differ, ICon
                 await snapshotter.CommitAsync(chainId.Value, key, cancellationToken);
                 committed = true;
             }
-            catch (ContainerdException ex) when (ex.Kind == ErrorKind.AlreadyExists)
+            catch (BackendException ex) when (ex.Kind == FailureKind.AlreadyExists)
             {
                 // Another unpack of the same layer won the race; its snapshot is as good as ours.
             }
@@ -124,7 +124,7 @@ public sealed class Unpacker(ISnapshotter snapshotter, IDiffApplier differ, ICon
                 {
                     await snapshotter.RemoveAsync(key, CancellationToken.None);
                 }
-                catch (ContainerdException)
+                catch (BackendException)
                 {
                     // The lease's end removes it anyway.
                 }

@@ -1,5 +1,5 @@
 using System.IO.Compression;
-using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Imageimportd.Oci;
 using Imageimportd.Unpack;
 
@@ -35,7 +35,7 @@ public sealed class FakeDiffApplier(InMemoryContentStore content) : IDiffApplier
         cancellationToken.ThrowIfCancellationRequested();
         if (mounts.Count == 0)
         {
-            throw new ContainerdException(ErrorKind.InvalidArgument, $"apply {layer.Digest}: no mounts");
+            throw new BackendException(FailureKind.InvalidArgument, $"apply {layer.Digest}: no mounts");
         }
 
         if (Fault?.Invoke(layer) is { } fault)

@@ -1,5 +1,5 @@
 using System.Text;
-using Imageimportd.Containerd;
+using Imageimportd.Errors;
 
 namespace Imageimportd.Tests.Fakes;
 
@@ -171,8 +171,8 @@ public sealed class FilterExpression
         yield return text[start..];
     }
 
-    private static ContainerdException Invalid(string filter, string why) =>
-        new(ErrorKind.InvalidArgument, $"invalid filter \"{filter}\": {why}");
+    private static BackendException Invalid(string filter, string why) =>
+        new(FailureKind.InvalidArgument, $"invalid filter \"{filter}\": {why}");
 
     private sealed record Clause(string Field, string? Op, string? Value)
     {

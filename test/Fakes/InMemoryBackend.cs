@@ -1,5 +1,5 @@
-using Imageimportd.Containerd;
 using Imageimportd.Content;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 using Imageimportd.Import;
 using Imageimportd.Leases;
@@ -84,7 +84,7 @@ public sealed class InMemoryBackend : IImportBackend
     {
         if (!LeaseManager.IsActive(lease))
         {
-            throw new ContainerdException(ErrorKind.NotFound, $"lease {lease}: not found");
+            throw new BackendException(FailureKind.NotFound, $"lease {lease}: not found");
         }
 
         lock (_gate)

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using Imageimportd.Containerd;
 using Imageimportd.Content;
+using Imageimportd.Errors;
 using Imageimportd.Oci;
 
 namespace Imageimportd.Tests.Fakes;
@@ -29,7 +29,7 @@ public sealed class InMemoryContentStore : IContentStore
     public bool AsynchronousWrites { get; set; }
 
     /// <summary>When it returns an exception for a digest, committing that digest fails with it (and the ingest stays until disposed).</summary>
-    public Func<Digest, ContainerdException?>? CommitFault { get; set; }
+    public Func<Digest, BackendException?>? CommitFault { get; set; }
 
     /// <summary>Bytes received through writers (committed or not).</summary>
     public long BytesWritten
@@ -193,7 +193,7 @@ public sealed class InMemoryContentStore : IContentStore
         cancellationToken.ThrowIfCancellationRequested();
         if (string.IsNullOrEmpty(reference))
         {
-            throw new ContainerdException(ErrorKind.InvalidArgument, "ref must not be empty");
+            throw new BackendException(FailureKind.InvalidArgument, "ref must not be empty");
         }
 
         lock (_gate)
@@ -206,7 +206,7 @@ public sealed class InMemoryContentStore : IContentStore
 
             if (_ingests.ContainsKey(reference))
             {
-                throw new ContainerdException(ErrorKind.Unavailable, $"ref {reference} locked");
+                throw new BackendException(FailureKind.Unavailable, $"ref {reference} locked");
             }
 
             var writer = new Writer(this, reference, size);
@@ -228,7 +228,7 @@ public sealed class InMemoryContentStore : IContentStore
 
             if (offset < 0 || offset > blob.Data.Length || maxBytes < 0)
             {
-                throw new ContainerdException(ErrorKind.InvalidArgument, $"read {digest}: offset {offset} out of range");
+                throw new BackendException(FailureKind.InvalidArgument, $"read {digest}: offset {offset} out of range");
             }
 
             var n = (int)Math.Min(maxBytes, blob.Data.Length - offset);
@@ -307,7 +307,7 @@ public sealed class InMemoryContentStore : IContentStore
         };
     }
 
-    private static ContainerdException NotFound(Digest digest) => new(ErrorKind.NotFound, $"content {digest}: not found");
+    private static BackendException NotFound(Digest digest) => new(FailureKind.NotFound, $"content {digest}: not found");
 
     private sealed class Blob(byte[] data)
     {
@@ -336,7 +336,7 @@ public sealed class InMemoryContentStore : IContentStore
             {
                 if (_committed || _disposed)
                 {
-                    throw new ContainerdException(ErrorKind.FailedPrecondition, $"write {reference}: writer is closed");
+                    throw new BackendException(FailureKind.FailedPrecondition, $"write {reference}: writer is closed");
                 }
 
                 _data.Write(data.Span);
@@ -352,7 +352,7 @@ public sealed class InMemoryContentStore : IContentStore
             {
                 if (_committed || _disposed)
                 {
-                    throw new ContainerdException(ErrorKind.FailedPrecondition, $"commit {reference}: writer is closed");
+                    throw new BackendException(FailureKind.FailedPrecondition, $"commit {reference}: writer is closed");
                 }
 
                 if (store.CommitFault?.Invoke(digest) is { } fault)
@@ -362,12 +362,12 @@ public sealed class InMemoryContentStore : IContentStore
 
                 if (size > 0 && _data.Length != size)
                 {
-                    throw new ContainerdException(ErrorKind.FailedPrecondition, $"commit {reference}: unexpected commit size {_data.Length}, expected {size}");
+                    throw new BackendException(FailureKind.FailedPrecondition, $"commit {reference}: unexpected commit size {_data.Length}, expected {size}");
                 }
 
                 if (total > 0 && _data.Length != total)
                 {
-                    throw new ContainerdException(ErrorKind.FailedPrecondition, $"commit {reference}: {_data.Length} bytes written of the {total} announced");
+                    throw new BackendException(FailureKind.FailedPrecondition, $"commit {reference}: {_data.Length} bytes written of the {total} announced");
                 }
 
                 var bytes = _data.ToArray();
@@ -375,7 +375,7 @@ public sealed class InMemoryContentStore : IContentStore
                 // As containerd's Write service does, the digest sent at commit replaces the one declared at open.
                 if (actual != digest)
                 {
-                    throw new ContainerdException(ErrorKind.FailedPrecondition, $"commit {reference}: unexpected commit digest {actual}, expected {digest}");
+                    throw new BackendException(FailureKind.FailedPrecondition, $"commit {reference}: unexpected commit digest {actual}, expected {digest}");
                 }
 
                 _committed = true;

@@ -1,4 +1,4 @@
-using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 
 namespace Imageimportd.Tests.Fakes;
@@ -16,7 +16,7 @@ public sealed class InMemoryImageStore : IImageStore
     private int _updates;
 
     /// <summary>When it returns an exception for an image name, creating or updating that name fails with it.</summary>
-    public Func<string, ContainerdException?>? WriteFault { get; set; }
+    public Func<string, BackendException?>? WriteFault { get; set; }
 
     public int Creates
     {
@@ -97,7 +97,7 @@ public sealed class InMemoryImageStore : IImageStore
 
             if (_images.ContainsKey(image.Name))
             {
-                throw new ContainerdException(ErrorKind.AlreadyExists, $"image \"{image.Name}\": already exists");
+                throw new BackendException(FailureKind.AlreadyExists, $"image \"{image.Name}\": already exists");
             }
 
             _images[image.Name] = Copy(image);
@@ -119,7 +119,7 @@ public sealed class InMemoryImageStore : IImageStore
 
             if (!_images.TryGetValue(image.Name, out var existing))
             {
-                throw new ContainerdException(ErrorKind.NotFound, $"image \"{image.Name}\": not found");
+                throw new BackendException(FailureKind.NotFound, $"image \"{image.Name}\": not found");
             }
 
             var target = existing.Target;
@@ -149,7 +149,7 @@ public sealed class InMemoryImageStore : IImageStore
                 }
                 else
                 {
-                    throw new ContainerdException(ErrorKind.InvalidArgument, $"cannot update \"{path}\" field on image \"{image.Name}\"");
+                    throw new BackendException(FailureKind.InvalidArgument, $"cannot update \"{path}\" field on image \"{image.Name}\"");
                 }
             }
 
@@ -164,12 +164,12 @@ public sealed class InMemoryImageStore : IImageStore
     {
         if (string.IsNullOrEmpty(image.Name))
         {
-            throw new ContainerdException(ErrorKind.InvalidArgument, "image name must not be empty");
+            throw new BackendException(FailureKind.InvalidArgument, "image name must not be empty");
         }
 
         if (image.Target.Digest.IsEmpty || string.IsNullOrEmpty(image.Target.MediaType))
         {
-            throw new ContainerdException(ErrorKind.InvalidArgument, $"image \"{image.Name}\": target needs a digest and a media type");
+            throw new BackendException(FailureKind.InvalidArgument, $"image \"{image.Name}\": target needs a digest and a media type");
         }
     }
 

@@ -1,4 +1,4 @@
-using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Imageimportd.Leases;
 using Imageimportd.Oci;
 
@@ -17,7 +17,7 @@ public sealed class InMemoryLeaseManager : ILeaseManager
     private readonly List<(string, Digest)> _content = [];
 
     /// <summary>When it returns an exception for a lease id, deleting that lease fails with it (and the lease stays).</summary>
-    public Func<string, ContainerdException?>? DeleteFault { get; set; }
+    public Func<string, BackendException?>? DeleteFault { get; set; }
 
     /// <summary>Ids of leases that exist now.</summary>
     public IReadOnlyList<string> Active
@@ -68,14 +68,14 @@ public sealed class InMemoryLeaseManager : ILeaseManager
         cancellationToken.ThrowIfCancellationRequested();
         if (string.IsNullOrEmpty(id))
         {
-            throw new ContainerdException(ErrorKind.InvalidArgument, "lease id must not be empty");
+            throw new BackendException(FailureKind.InvalidArgument, "lease id must not be empty");
         }
 
         lock (_gate)
         {
             if (_active.ContainsKey(id))
             {
-                throw new ContainerdException(ErrorKind.AlreadyExists, $"lease {id}: already exists");
+                throw new BackendException(FailureKind.AlreadyExists, $"lease {id}: already exists");
             }
 
             var copy = new Dictionary<string, string>(labels, StringComparer.Ordinal);
@@ -112,7 +112,7 @@ public sealed class InMemoryLeaseManager : ILeaseManager
         {
             if (!_active.ContainsKey(id))
             {
-                throw new ContainerdException(ErrorKind.NotFound, $"lease {id}: not found");
+                throw new BackendException(FailureKind.NotFound, $"lease {id}: not found");
             }
 
             _content.Add((id, digest));

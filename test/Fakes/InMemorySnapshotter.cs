@@ -1,4 +1,4 @@
-using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Imageimportd.Unpack;
 
 namespace Imageimportd.Tests.Fakes;
@@ -96,26 +96,26 @@ public sealed class InMemorySnapshotter(string snapshotterName = "overlayfs") : 
         cancellationToken.ThrowIfCancellationRequested();
         if (string.IsNullOrEmpty(key))
         {
-            throw new ContainerdException(ErrorKind.InvalidArgument, "snapshot key must not be empty");
+            throw new BackendException(FailureKind.InvalidArgument, "snapshot key must not be empty");
         }
 
         lock (_gate)
         {
             if (_snapshots.ContainsKey(key))
             {
-                throw new ContainerdException(ErrorKind.AlreadyExists, $"snapshot {key}: already exists");
+                throw new BackendException(FailureKind.AlreadyExists, $"snapshot {key}: already exists");
             }
 
             if (parent is not null)
             {
                 if (!_snapshots.TryGetValue(parent, out var p))
                 {
-                    throw new ContainerdException(ErrorKind.NotFound, $"parent snapshot {parent}: not found");
+                    throw new BackendException(FailureKind.NotFound, $"parent snapshot {parent}: not found");
                 }
 
                 if (!p.Committed)
                 {
-                    throw new ContainerdException(ErrorKind.InvalidArgument, $"parent snapshot {parent} is not committed");
+                    throw new BackendException(FailureKind.InvalidArgument, $"parent snapshot {parent} is not committed");
                 }
             }
 
@@ -134,12 +134,12 @@ public sealed class InMemorySnapshotter(string snapshotterName = "overlayfs") : 
         {
             if (!_snapshots.TryGetValue(key, out var active) || active.Committed)
             {
-                throw new ContainerdException(ErrorKind.NotFound, $"active snapshot {key}: not found");
+                throw new BackendException(FailureKind.NotFound, $"active snapshot {key}: not found");
             }
 
             if (_snapshots.ContainsKey(name))
             {
-                throw new ContainerdException(ErrorKind.AlreadyExists, $"snapshot {name}: already exists");
+                throw new BackendException(FailureKind.AlreadyExists, $"snapshot {name}: already exists");
             }
 
             _snapshots.Remove(key);
@@ -162,7 +162,7 @@ public sealed class InMemorySnapshotter(string snapshotterName = "overlayfs") : 
 
             if (_snapshots.Values.Any(s => s.Parent == key))
             {
-                throw new ContainerdException(ErrorKind.FailedPrecondition, $"snapshot {key} has children");
+                throw new BackendException(FailureKind.FailedPrecondition, $"snapshot {key} has children");
             }
 
             _snapshots.Remove(key);
@@ -180,7 +180,7 @@ public sealed class InMemorySnapshotter(string snapshotterName = "overlayfs") : 
         }
     }
 
-    private static ContainerdException NotFound(string key) => new(ErrorKind.NotFound, $"snapshot {key}: not found");
+    private static BackendException NotFound(string key) => new(FailureKind.NotFound, $"snapshot {key}: not found");
 
     private sealed record Snapshot(bool Committed, string? Parent);
 }

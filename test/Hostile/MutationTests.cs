@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Imageimportd.Import;
 using Imageimportd.Tests.Harness;
 using Imageimportd.Tests.Integration;
@@ -83,7 +84,7 @@ public sealed class MutationTests
             {
                 outcome = "bad data";
             }
-            catch (ContainerdException ex) when (!ex.IsTransient)
+            catch (BackendException ex) when (!RetryPolicy.IsTransient(ex))
             {
                 outcome = "refused by containerd";
             }

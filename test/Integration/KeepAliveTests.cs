@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Imageimportd.Tests.Harness;
 using NUnit.Framework;
 
@@ -32,7 +33,7 @@ public sealed class KeepAliveTests
         await TestContext.Out.WriteLineAsync(ex!.ToString());
         Assert.That(ex.ToString(), Does.Contain("ENHANCE_YOUR_CALM"), ex.ToString());
         var classified = ContainerdErrors.Classify(ex, "content write");
-        Assert.That((classified.Kind, classified.Message), Is.EqualTo((ErrorKind.Unavailable, "content write: containerd closed the connection for too many keepalive pings (GOAWAY ENHANCE_YOUR_CALM)")));
+        Assert.That((classified.Kind, classified.Message), Is.EqualTo((FailureKind.Unavailable, "content write: containerd closed the connection for too many keepalive pings (GOAWAY ENHANCE_YOUR_CALM)")));
     }
 
     [TestCase(false, 1, TestName = "IdleConnection_PingsOnlyWithCallsInFlight_ConnectionKept")]

@@ -1,7 +1,7 @@
 using System.Text;
 using Imageimportd.Archive;
-using Imageimportd.Containerd;
 using Imageimportd.Content;
+using Imageimportd.Errors;
 using Imageimportd.Oci;
 using Imageimportd.Tests.Fakes;
 using NUnit.Framework;
@@ -195,19 +195,19 @@ public sealed class ContentIngestTests
         var data = Pattern(64);
         var store = new InMemoryContentStore
         {
-            CommitFault = d => d == Digest.FromBytes(data) ? new ContainerdException(ErrorKind.ResourceExhausted, "no space left on device") : null,
+            CommitFault = d => d == Digest.FromBytes(data) ? new BackendException(FailureKind.ResourceExhausted, "no space left on device") : null,
         };
         await using var ingest = NewIngest(store);
 
         // Act
         var blob = await ingest.IngestAsync("x/layer.tar", data.Length, null, new MemoryStream(data), CancellationToken.None).WithTimeout();
-        var ex = await AsyncAssert.ThrowsAsync<ContainerdException>(() => ingest.CompleteAsync(CancellationToken.None).AsTask());
+        var ex = await AsyncAssert.ThrowsAsync<BackendException>(() => ingest.CompleteAsync(CancellationToken.None).AsTask());
 
         // Assert
         using (Assert.EnterMultipleScope())
         {
             Assert.That(blob.Digest, Is.EqualTo(Digest.FromBytes(data)), "the ingest call itself returns before the commit result");
-            Assert.That(ex.Kind, Is.EqualTo(ErrorKind.ResourceExhausted));
+            Assert.That(ex.Kind, Is.EqualTo(FailureKind.ResourceExhausted));
             Assert.That(store.Contains(blob.Digest), Is.False);
             Assert.That(store.ActiveIngests, Is.Empty, "the failed writer was disposed, aborting its ingest");
         }
@@ -218,17 +218,17 @@ public sealed class ContentIngestTests
     {
         // Arrange
         var bad = Pattern(10);
-        var store = new InMemoryContentStore { CommitFault = d => d == Digest.FromBytes(bad) ? new ContainerdException(ErrorKind.Unavailable, "gone") : null };
+        var store = new InMemoryContentStore { CommitFault = d => d == Digest.FromBytes(bad) ? new BackendException(FailureKind.Unavailable, "gone") : null };
         await using var ingest = NewIngest(store);
         await ingest.IngestAsync("bad", bad.Length, null, new MemoryStream(bad), CancellationToken.None).WithTimeout();
         var before = store.BytesWritten;
 
         // Act
-        var ex = await AsyncAssert.ThrowsAsync<ContainerdException>(() =>
+        var ex = await AsyncAssert.ThrowsAsync<BackendException>(() =>
             ingest.IngestAsync("next", 20, null, new MemoryStream(Pattern(20)), CancellationToken.None).AsTask());
 
         // Assert
-        Assert.That((ex.Kind, store.BytesWritten), Is.EqualTo((ErrorKind.Unavailable, before)));
+        Assert.That((ex.Kind, store.BytesWritten), Is.EqualTo((FailureKind.Unavailable, before)));
     }
 
     [Test]

@@ -1,5 +1,5 @@
 using System.Formats.Tar;
-using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 using Imageimportd.Oci;
 using Imageimportd.Tests.Fakes;
@@ -23,8 +23,8 @@ public sealed class FakesContractTests
         var wrongDigest = await store.OpenWriterAsync("r1", 3, null, CancellationToken.None).WithTimeout();
         await wrongDigest!.WriteAsync(data, CancellationToken.None).WithTimeout();
         var visibleBeforeCommit = await store.InfoAsync(digest, CancellationToken.None).WithTimeout();
-        var digestError = await AsyncAssert.ThrowsAsync<ContainerdException>(() => wrongDigest.CommitAsync(3, Digest.FromString("other"), null, CancellationToken.None).AsTask());
-        var sizeError = await AsyncAssert.ThrowsAsync<ContainerdException>(() => wrongDigest.CommitAsync(4, digest, null, CancellationToken.None).AsTask());
+        var digestError = await AsyncAssert.ThrowsAsync<BackendException>(() => wrongDigest.CommitAsync(3, Digest.FromString("other"), null, CancellationToken.None).AsTask());
+        var sizeError = await AsyncAssert.ThrowsAsync<BackendException>(() => wrongDigest.CommitAsync(4, digest, null, CancellationToken.None).AsTask());
         await wrongDigest.DisposeAsync();
         var good = await store.OpenWriterAsync("r2", 3, digest, CancellationToken.None).WithTimeout();
         await good!.WriteAsync(data, CancellationToken.None).WithTimeout();
@@ -35,8 +35,8 @@ public sealed class FakesContractTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(visibleBeforeCommit, Is.Null);
-            Assert.That(digestError.Kind, Is.EqualTo(ErrorKind.FailedPrecondition));
-            Assert.That(sizeError.Kind, Is.EqualTo(ErrorKind.FailedPrecondition));
+            Assert.That(digestError.Kind, Is.EqualTo(FailureKind.FailedPrecondition));
+            Assert.That(sizeError.Kind, Is.EqualTo(FailureKind.FailedPrecondition));
             Assert.That(store.AbortedIngests, Is.EqualTo(new[] { "r1" }));
             Assert.That(store.LabelsOf(digest), Is.EquivalentTo(new Dictionary<string, string> { ["a"] = "1" }));
             Assert.That(again, Is.Null, "an expected digest the store has opens no writer");
@@ -74,8 +74,8 @@ public sealed class FakesContractTests
         await store.UpdateLabelsAsync(a, new Dictionary<string, string> { ["new"] = "n", ["keep"] = "" }, CancellationToken.None).WithTimeout();
         var quoted = await store.ListAsync(["labels.\"containerd.io/uncompressed\"==sha256:x", "labels.\"containerd.io/uncompressed\"==sha256:y"], CancellationToken.None).ToListWithTimeout();
         var presence = await store.ListAsync(["labels.new"], CancellationToken.None).ToListWithTimeout();
-        var missing = await AsyncAssert.ThrowsAsync<ContainerdException>(() => store.UpdateLabelsAsync(Digest.FromString("absent"), new Dictionary<string, string>(), CancellationToken.None).AsTask());
-        var invalid = await AsyncAssert.ThrowsAsync<ContainerdException>(() => store.ListAsync(["labels.\"unterminated==x"], CancellationToken.None).ToListWithTimeout());
+        var missing = await AsyncAssert.ThrowsAsync<BackendException>(() => store.UpdateLabelsAsync(Digest.FromString("absent"), new Dictionary<string, string>(), CancellationToken.None).AsTask());
+        var invalid = await AsyncAssert.ThrowsAsync<BackendException>(() => store.ListAsync(["labels.\"unterminated==x"], CancellationToken.None).ToListWithTimeout());
 
         // Assert
         using (Assert.EnterMultipleScope())
@@ -83,8 +83,8 @@ public sealed class FakesContractTests
             Assert.That(store.LabelsOf(a), Is.EquivalentTo(new Dictionary<string, string> { ["containerd.io/uncompressed"] = "sha256:x", ["new"] = "n" }));
             Assert.That(quoted.Select(i => i.Digest), Is.EqualTo(new[] { a, b }.Order()));
             Assert.That(presence.Select(i => i.Digest), Is.EqualTo(new[] { a }));
-            Assert.That(missing.Kind, Is.EqualTo(ErrorKind.NotFound));
-            Assert.That(invalid.Kind, Is.EqualTo(ErrorKind.InvalidArgument));
+            Assert.That(missing.Kind, Is.EqualTo(FailureKind.NotFound));
+            Assert.That(invalid.Kind, Is.EqualTo(FailureKind.InvalidArgument));
         }
     }
 
@@ -98,25 +98,25 @@ public sealed class FakesContractTests
         await store.CreateAsync(new ImageRecord("a", one, new Dictionary<string, string> { ["x"] = "1", ["y"] = "1" }), CancellationToken.None).WithTimeout();
 
         // Act
-        var exists = await AsyncAssert.ThrowsAsync<ContainerdException>(() => store.CreateAsync(new ImageRecord("a", one, new Dictionary<string, string>()), CancellationToken.None).AsTask());
-        var notFound = await AsyncAssert.ThrowsAsync<ContainerdException>(() => store.UpdateAsync(new ImageRecord("b", one, new Dictionary<string, string>()), ["target"], CancellationToken.None).AsTask());
+        var exists = await AsyncAssert.ThrowsAsync<BackendException>(() => store.CreateAsync(new ImageRecord("a", one, new Dictionary<string, string>()), CancellationToken.None).AsTask());
+        var notFound = await AsyncAssert.ThrowsAsync<BackendException>(() => store.UpdateAsync(new ImageRecord("b", one, new Dictionary<string, string>()), ["target"], CancellationToken.None).AsTask());
         await store.UpdateAsync(new ImageRecord("a", two, new Dictionary<string, string> { ["y"] = "2", ["z"] = "2" }), ["labels.y"], CancellationToken.None).WithTimeout();
         var afterLabel = await store.GetAsync("a", CancellationToken.None).WithTimeout();
         await store.UpdateAsync(new ImageRecord("a", two, new Dictionary<string, string>()), ["target"], CancellationToken.None).WithTimeout();
         var afterTarget = await store.GetAsync("a", CancellationToken.None).WithTimeout();
-        var badField = await AsyncAssert.ThrowsAsync<ContainerdException>(() => store.UpdateAsync(new ImageRecord("a", two, new Dictionary<string, string>()), ["name"], CancellationToken.None).AsTask());
+        var badField = await AsyncAssert.ThrowsAsync<BackendException>(() => store.UpdateAsync(new ImageRecord("a", two, new Dictionary<string, string>()), ["name"], CancellationToken.None).AsTask());
         var listed = await store.ListAsync(["labels.y==2"], CancellationToken.None).WithTimeout();
 
         // Assert
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(exists.Kind, Is.EqualTo(ErrorKind.AlreadyExists));
-            Assert.That(notFound.Kind, Is.EqualTo(ErrorKind.NotFound));
+            Assert.That(exists.Kind, Is.EqualTo(FailureKind.AlreadyExists));
+            Assert.That(notFound.Kind, Is.EqualTo(FailureKind.NotFound));
             Assert.That(afterLabel?.Target, Is.EqualTo(one), "labels.y leaves the target alone");
             Assert.That(afterLabel?.Labels, Is.EquivalentTo(new Dictionary<string, string> { ["x"] = "1", ["y"] = "2" }));
             Assert.That(afterTarget?.Target, Is.EqualTo(two));
             Assert.That(afterTarget?.Labels, Has.Count.EqualTo(2), "target leaves the labels alone");
-            Assert.That(badField.Kind, Is.EqualTo(ErrorKind.InvalidArgument));
+            Assert.That(badField.Kind, Is.EqualTo(FailureKind.InvalidArgument));
             Assert.That(listed.Select(i => i.Name), Is.EqualTo(new[] { "a" }));
             Assert.That((store.Creates, store.Updates), Is.EqualTo((1, 2)));
         }
@@ -132,19 +132,19 @@ public sealed class FakesContractTests
         await snapshotter.PrepareAsync("k2", "n1", CancellationToken.None).WithTimeout();
 
         // Act
-        var noParent = await AsyncAssert.ThrowsAsync<ContainerdException>(() => snapshotter.PrepareAsync("k3", "absent", CancellationToken.None).AsTask());
-        var duplicateKey = await AsyncAssert.ThrowsAsync<ContainerdException>(() => snapshotter.PrepareAsync("k2", "n1", CancellationToken.None).AsTask());
-        var nameTaken = await AsyncAssert.ThrowsAsync<ContainerdException>(() => snapshotter.CommitAsync("n1", "k2", CancellationToken.None).AsTask());
-        var hasChildren = await AsyncAssert.ThrowsAsync<ContainerdException>(() => snapshotter.RemoveAsync("n1", CancellationToken.None).AsTask());
+        var noParent = await AsyncAssert.ThrowsAsync<BackendException>(() => snapshotter.PrepareAsync("k3", "absent", CancellationToken.None).AsTask());
+        var duplicateKey = await AsyncAssert.ThrowsAsync<BackendException>(() => snapshotter.PrepareAsync("k2", "n1", CancellationToken.None).AsTask());
+        var nameTaken = await AsyncAssert.ThrowsAsync<BackendException>(() => snapshotter.CommitAsync("n1", "k2", CancellationToken.None).AsTask());
+        var hasChildren = await AsyncAssert.ThrowsAsync<BackendException>(() => snapshotter.RemoveAsync("n1", CancellationToken.None).AsTask());
 
         // Assert
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(noParent.Kind, Is.EqualTo(ErrorKind.NotFound));
-            Assert.That(duplicateKey.Kind, Is.EqualTo(ErrorKind.AlreadyExists));
-            Assert.That(nameTaken.Kind, Is.EqualTo(ErrorKind.AlreadyExists));
+            Assert.That(noParent.Kind, Is.EqualTo(FailureKind.NotFound));
+            Assert.That(duplicateKey.Kind, Is.EqualTo(FailureKind.AlreadyExists));
+            Assert.That(nameTaken.Kind, Is.EqualTo(FailureKind.AlreadyExists));
             Assert.That(snapshotter.ActiveKeys, Is.EqualTo(new[] { "k2" }), "a failed commit leaves the key active");
-            Assert.That(hasChildren.Kind, Is.EqualTo(ErrorKind.FailedPrecondition));
+            Assert.That(hasChildren.Kind, Is.EqualTo(FailureKind.FailedPrecondition));
         }
     }
 
@@ -156,21 +156,21 @@ public sealed class FakesContractTests
         await backend.Leases.CreateAsync("l1", new Dictionary<string, string> { ["k"] = "v" }, CancellationToken.None).WithTimeout();
 
         // Act
-        var duplicate = await AsyncAssert.ThrowsAsync<ContainerdException>(() => backend.Leases.CreateAsync("l1", new Dictionary<string, string>(), CancellationToken.None).AsTask());
+        var duplicate = await AsyncAssert.ThrowsAsync<BackendException>(() => backend.Leases.CreateAsync("l1", new Dictionary<string, string>(), CancellationToken.None).AsTask());
         var listed = await backend.Leases.ListAsync(["labels.k==v"], CancellationToken.None).WithTimeout();
         var store = backend.Content("l1");
         await backend.Leases.DeleteAsync("l1", CancellationToken.None).WithTimeout();
         await backend.Leases.DeleteAsync("l1", CancellationToken.None).WithTimeout();
-        var deadLease = Assert.Throws<ContainerdException>(() => backend.Content("l1"));
+        var deadLease = Assert.Throws<BackendException>(() => backend.Content("l1"));
 
         // Assert
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(duplicate.Kind, Is.EqualTo(ErrorKind.AlreadyExists));
+            Assert.That(duplicate.Kind, Is.EqualTo(FailureKind.AlreadyExists));
             Assert.That(listed.Select(l => l.Id), Is.EqualTo(new[] { "l1" }));
             Assert.That(store, Is.SameAs(backend.ContentStore));
             Assert.That(backend.LeaseManager.Deleted, Is.EqualTo(new[] { "l1" }), "deleting a missing lease is success");
-            Assert.That(deadLease.Kind, Is.EqualTo(ErrorKind.NotFound));
+            Assert.That(deadLease.Kind, Is.EqualTo(FailureKind.NotFound));
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Imageimportd.Content;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 using Imageimportd.Import;
 using Imageimportd.Leases;
@@ -533,7 +534,7 @@ public sealed class FileImporterTests
 
             raced = true;
             backend.ImageStore.Seed(new ImageRecord(name, racer, new Dictionary<string, string>()));
-            return new Containerd.ContainerdException(Containerd.ErrorKind.AlreadyExists, "image exists");
+            return new BackendException(FailureKind.AlreadyExists, "image exists");
         };
 
         // Act
@@ -580,7 +581,7 @@ public sealed class FileImporterTests
         var b = temp.Write("b.tar", ImageBuilder.DockerArchive(ImageBuilder.Image(ImageBuilder.Layer("b")), "b:1"));
         var backend = new InMemoryBackend();
         var failures = 1;
-        backend.LeaseManager.DeleteFault = _ => failures-- > 0 ? new Containerd.ContainerdException(Containerd.ErrorKind.Unavailable, "connection refused") : null;
+        backend.LeaseManager.DeleteFault = _ => failures-- > 0 ? new BackendException(FailureKind.Unavailable, "connection refused") : null;
         var importer = new FileImporter(backend, Options);
 
         // Act

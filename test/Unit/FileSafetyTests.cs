@@ -4,6 +4,7 @@ using System.Text;
 using Imageimportd.Archive;
 using Imageimportd.Compression;
 using Imageimportd.Content;
+using Imageimportd.Errors;
 using Imageimportd.Import;
 using Imageimportd.Logging;
 using Imageimportd.Pull;
@@ -139,11 +140,11 @@ public sealed class FileSafetyTests
     {
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(FailureCause.Describe(new UnauthorizedAccessException("UnauthorizedAccess_IODenied_Path, /x")), Is.EqualTo("unreadable: permission denied"));
-            Assert.That(FailureCause.Describe(new EndOfStreamException("IO_EOF_ReadBeyondEOF")), Does.StartWith("truncated"));
-            Assert.That(FailureCause.Describe(new OutOfMemoryException("Arg_OutOfMemoryException")), Is.EqualTo("out of memory"));
-            Assert.That(FailureCause.Describe(new InvalidDataException("TarInvalidNumber")), Is.EqualTo("bad archive: corrupt data"));
-            Assert.That(FailureCause.Describe(new InvalidDataException("the file is UTF-16 text"), pullList: true), Is.EqualTo("bad pull list: the file is UTF-16 text"));
+            Assert.That(FailureDescription.Of(new UnauthorizedAccessException("UnauthorizedAccess_IODenied_Path, /x")).Cause, Is.EqualTo("unreadable: permission denied"));
+            Assert.That(FailureDescription.Of(new EndOfStreamException("IO_EOF_ReadBeyondEOF")).Cause, Does.StartWith("truncated"));
+            Assert.That(FailureDescription.Of(new OutOfMemoryException("Arg_OutOfMemoryException")).Cause, Is.EqualTo("out of memory"));
+            Assert.That(FailureDescription.Of(new InvalidDataException("TarInvalidNumber")).Cause, Is.EqualTo("bad archive: corrupt data"));
+            Assert.That(FailureDescription.Of(new InvalidDataException("the file is UTF-16 text"), pullList: true).Cause, Is.EqualTo("bad pull list: the file is UTF-16 text"));
         }
     }
 

@@ -1,3 +1,4 @@
+using Imageimportd.Errors;
 using Imageimportd.Metrics;
 using Imageimportd.Observe;
 using Imageimportd.Tests.Harness;
@@ -93,7 +94,7 @@ public sealed class FleetUnitTests
         var metrics = new DaemonMetrics(TimeProvider.System);
         metrics.ImportFailed("/a.tar", new InvalidDataException("x"), Queue.ImportOutcomeKind.Permanent, TimeSpan.Zero);
         metrics.ImportFailed("/b.tar", new InvalidDataException("y"), Queue.ImportOutcomeKind.Permanent, TimeSpan.Zero);
-        metrics.ImportFailed("/c.tar", new Containerd.ContainerdException(Containerd.ErrorKind.Unavailable, "down"), Queue.ImportOutcomeKind.Transient, TimeSpan.Zero);
+        metrics.ImportFailed("/c.tar", new BackendException(FailureKind.Unavailable, "down"), Queue.ImportOutcomeKind.Transient, TimeSpan.Zero);
 
         var text = metrics.Render();
 

@@ -1,6 +1,6 @@
 using Imageimportd.Archive;
-using Imageimportd.Containerd;
 using Imageimportd.Content;
+using Imageimportd.Errors;
 using Imageimportd.Oci;
 using Imageimportd.Tests.Fakes;
 using Imageimportd.Unpack;
@@ -105,7 +105,7 @@ public sealed class UnpackAheadTests
         var layer = ImageBuilder.Layer("base");
 
         // Act
-        rig.Stored($"{layer.DiffId.Hex}.tar", layer.Blob, Task.FromException(new ContainerdException(ErrorKind.Unavailable, "gone")));
+        rig.Stored($"{layer.DiffId.Hex}.tar", layer.Blob, Task.FromException(new BackendException(FailureKind.Unavailable, "gone")));
         await rig.Ahead.WhenIdleAsync().WithTimeout();
         await rig.Ahead.StopAsync().WithTimeout();
 
@@ -239,7 +239,7 @@ public sealed class UnpackAheadTests
         // Arrange
         await using var rig = new Rig();
         var image = ImageBuilder.Image(ImageBuilder.Layer("base"), ImageBuilder.Layer("app"));
-        rig.Differ.Fault = _ => new ContainerdException(ErrorKind.ResourceExhausted, "no space left on device");
+        rig.Differ.Fault = _ => new BackendException(FailureKind.ResourceExhausted, "no space left on device");
 
         // Act
         foreach (var layer in image.Layers)
@@ -254,7 +254,7 @@ public sealed class UnpackAheadTests
         // Assert
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(rig.Ahead.FirstFault, Is.TypeOf<ContainerdException>());
+            Assert.That(rig.Ahead.FirstFault, Is.TypeOf<BackendException>());
             Assert.That(rig.Snapshotter.Prepared, Has.Count.EqualTo(1));
             Assert.That(rig.Snapshotter.ActiveKeys, Is.Empty);
             Assert.That(rig.Snapshotter.CommittedNames, Is.Empty);

@@ -1,5 +1,5 @@
-using Imageimportd.Containerd;
 using Imageimportd.Content;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 using Imageimportd.Oci;
 using Imageimportd.Tests.Fakes;
@@ -179,13 +179,13 @@ public sealed class UnpackerTests
         var image = ImageBuilder.Image(ImageBuilder.Layer("a"));
         var resolved = Resolve(image, store);
         var snapshotter = new InMemorySnapshotter();
-        var differ = new FakeDiffApplier(store) { Fault = _ => new ContainerdException(ErrorKind.Unavailable, "containerd restarting") };
+        var differ = new FakeDiffApplier(store) { Fault = _ => new BackendException(FailureKind.Unavailable, "containerd restarting") };
 
         // Act
-        var ex = await AsyncAssert.ThrowsAsync<ContainerdException>(() => new Unpacker(snapshotter, differ, store).UnpackAsync(resolved, CancellationToken.None));
+        var ex = await AsyncAssert.ThrowsAsync<BackendException>(() => new Unpacker(snapshotter, differ, store).UnpackAsync(resolved, CancellationToken.None));
 
         // Assert
-        Assert.That((ex.Kind, snapshotter.ActiveKeys.Count, snapshotter.Removed.Count), Is.EqualTo((ErrorKind.Unavailable, 0, 1)));
+        Assert.That((ex.Kind, snapshotter.ActiveKeys.Count, snapshotter.Removed.Count), Is.EqualTo((FailureKind.Unavailable, 0, 1)));
     }
 
     [Test]
@@ -266,7 +266,7 @@ public sealed class UnpackerTests
             if (Collisions == 0)
             {
                 Collisions++;
-                throw new ContainerdException(ErrorKind.AlreadyExists, $"snapshot {key}: already exists");
+                throw new BackendException(FailureKind.AlreadyExists, $"snapshot {key}: already exists");
             }
 
             return inner.PrepareAsync(key, parent, cancellationToken);

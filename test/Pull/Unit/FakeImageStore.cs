@@ -1,4 +1,4 @@
-using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 
 namespace Imageimportd.Tests.Pull.Unit;
@@ -85,7 +85,7 @@ internal sealed class FakeImageStore : IImageStore
         {
             if (!_images.TryAdd(image.Name, image))
             {
-                throw new ContainerdException(ErrorKind.AlreadyExists, $"image {image.Name}: already exists");
+                throw new BackendException(FailureKind.AlreadyExists, $"image {image.Name}: already exists");
             }
 
             _updates.Add((image.Name, ["*"]));
@@ -104,7 +104,7 @@ internal sealed class FakeImageStore : IImageStore
         {
             if (!_images.TryGetValue(image.Name, out var existing))
             {
-                throw new ContainerdException(ErrorKind.NotFound, $"image {image.Name}: not found");
+                throw new BackendException(FailureKind.NotFound, $"image {image.Name}: not found");
             }
 
             var labels = new Dictionary<string, string>(existing.Labels, StringComparer.Ordinal);

@@ -1,4 +1,4 @@
-using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 using Imageimportd.Oci;
 using Imageimportd.Pull;
@@ -128,7 +128,7 @@ public sealed class PullListRunnerTests
     [Test]
     public async Task RunAsync_TransientContainerdFailure_FailedTransientOthersContinue()
     {
-        _puller.FailPull("docker.io/library/bad:1", new ContainerdException(ErrorKind.Unavailable, "CRI pull docker.io/library/bad:1: connection refused"));
+        _puller.FailPull("docker.io/library/bad:1", new BackendException(FailureKind.Unavailable, "CRI pull docker.io/library/bad:1: connection refused"));
 
         var result = await Runner().RunAsync(Entries("docker.io/library/bad:1", "docker.io/library/good:1"), CancellationToken.None).WaitAsync(Bound);
 
@@ -148,7 +148,7 @@ public sealed class PullListRunnerTests
     [Test]
     public async Task RunAsync_PermanentContainerdFailure_FailedNotTransient()
     {
-        _puller.FailPull("docker.io/library/missing:1", new ContainerdException(ErrorKind.NotFound, "CRI pull docker.io/library/missing:1: not found"));
+        _puller.FailPull("docker.io/library/missing:1", new BackendException(FailureKind.NotFound, "CRI pull docker.io/library/missing:1: not found"));
 
         var result = await Runner().RunAsync(Entries("docker.io/library/missing:1"), CancellationToken.None).WaitAsync(Bound);
 
@@ -172,7 +172,7 @@ public sealed class PullListRunnerTests
     [Test]
     public async Task RunAsync_PinFailsAfterPull_FailedWithImageIdAndSaysUnpinned()
     {
-        _store.UpdateFailure = new ContainerdException(ErrorKind.ResourceExhausted, "update image: no space left on device");
+        _store.UpdateFailure = new BackendException(FailureKind.ResourceExhausted, "update image: no space left on device");
 
         var result = await Runner().RunAsync(Entries("docker.io/library/redis:7"), CancellationToken.None).WaitAsync(Bound);
 
