@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Grpc.Core;
 using Imageimportd.Containerd;
 using Imageimportd.Errors;
+using Imageimportd.Tests.Harness;
 using NUnit.Framework;
 
 namespace Imageimportd.Tests.Unit;
@@ -97,6 +98,21 @@ public sealed class ContainerdErrorsTests
         var classified = ContainerdErrors.Classify(new RpcException(new Status(StatusCode.Internal, "Error starting gRPC call.", inner)), "version");
 
         Assert.That(classified.Kind, Is.EqualTo(FailureKind.Unavailable));
+    }
+
+    [Test]
+    public void Sources_StatusCodes_ReadOnlyInContainerdErrors()
+    {
+        // Adapters catch RpcException and hand it to ContainerdErrors; branching on a code elsewhere splits the mapping.
+        var offenders = new[] { "core", "cli" }
+            .SelectMany(dir => Directory.EnumerateFiles(Path.Combine(RepoPaths.Root, dir), "*.cs", SearchOption.AllDirectories))
+            .Where(p => !p.Contains("/obj/", StringComparison.Ordinal) && !p.Contains("/bin/", StringComparison.Ordinal))
+            .Where(p => Path.GetFileName(p) != "ContainerdErrors.cs")
+            .SelectMany(p => File.ReadLines(p).Select((line, i) => (p, i, line)))
+            .Where(l => l.line.Contains("StatusCode", StringComparison.Ordinal) || l.line.Contains("Status.Detail", StringComparison.Ordinal))
+            .Select(l => $"{Path.GetRelativePath(RepoPaths.Root, l.p)}:{l.i + 1}: {l.line.Trim()}");
+
+        Assert.That(offenders, Is.Empty);
     }
 
     [Test]
