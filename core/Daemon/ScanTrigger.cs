@@ -29,7 +29,9 @@ public sealed class ScanTrigger : IDisposable
     private readonly Lock _gate = new();
     private readonly ITimer _timer;
     private TaskCompletionSource? _waiting;
-    private DateTimeOffset _due;
+
+    // A timestamp (monotonic), not a wall-clock time: a clock set back must not hold the scans up.
+    private long _due;
     private bool _woken;
     private bool _disposed;
 
@@ -51,7 +53,7 @@ public sealed class ScanTrigger : IDisposable
         {
             lock (_gate)
             {
-                return _waiting is null ? null : _due;
+                return _waiting is null ? null : _time.GetUtcNow() + Left();
             }
         }
     }
@@ -94,10 +96,9 @@ public sealed class ScanTrigger : IDisposable
                 return;
             }
 
-            var due = _time.GetUtcNow() + Burst;
-            if (due < _due)
+            if (Burst < Left())
             {
-                Schedule(due);
+                Schedule(Burst);
             }
         }
     }
@@ -110,7 +111,7 @@ public sealed class ScanTrigger : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             _waiting = waiting;
-            Schedule(_time.GetUtcNow() + (_woken ? Burst : ScanInterval + Burst));
+            Schedule(_woken ? Burst : ScanInterval + Burst);
             _woken = false;
         }
 
@@ -143,23 +144,34 @@ public sealed class ScanTrigger : IDisposable
         }
     }
 
-    /// <summary>Under the lock.</summary>
-    private void Schedule(DateTimeOffset due)
+    /// <summary>Under the lock: the wait ends <paramref name="wait"/> from now.</summary>
+    private void Schedule(TimeSpan wait)
     {
-        _due = due;
-        var wait = due - _time.GetUtcNow();
-        _timer.Change(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        _due = _time.GetTimestamp() + (long)((Int128)wait.Ticks * _time.TimestampFrequency / TimeSpan.TicksPerSecond);
+        _timer.Change(wait, Timeout.InfiniteTimeSpan);
     }
+
+    /// <summary>Under the lock: how long until the wait ends (zero or less: due).</summary>
+    private TimeSpan Left() => _time.GetElapsedTime(_time.GetTimestamp(), _due);
 
     private void Fire()
     {
         lock (_gate)
         {
-            // A callback already on its way when the due time moved later is not the due time.
-            if (_waiting is { } waiting && _time.GetUtcNow() >= _due)
+            if (_waiting is not { } waiting || _disposed)
             {
-                waiting.TrySetResult();
+                return;
             }
+
+            // A timer may fire a little early, and a callback may come from a due time since moved: wait out the rest.
+            var left = Left();
+            if (left > TimeSpan.Zero)
+            {
+                _timer.Change(left, Timeout.InfiniteTimeSpan);
+                return;
+            }
+
+            waiting.TrySetResult();
         }
     }
 }
