@@ -11,10 +11,9 @@ namespace Imageimportd.Daemon;
 /// watch daemon. Contract:
 /// <list type="bullet">
 /// <item><see cref="RecordAsync"/> records a successful import (a batched save follows, <see cref="CacheSaver"/>), then
-/// unpins the names the file supplied before and no longer does, unless a present file still supplies them.</item>
-/// <item>Such an unpin that containerd refuses is kept pending and tried again by <see cref="RetryUnpinsAsync"/> (each
-/// scan) until it succeeds, the image is gone or no longer pinned by us, or a present file supplies the name again.
-/// Pending unpins are kept in memory only.</item>
+/// unpins the names the file supplied before and no longer does, unless a present file still supplies them; an unpin
+/// containerd refuses stays owed and is tried again by <see cref="RetryUnpinsAsync"/> at each scan
+/// (<see cref="PendingUnpins"/>).</item>
 /// <item><see cref="RepinAsync"/> (the initial pass): one List for all the unchanged files; an image that lost its pin
 /// is pinned again; a file whose image is gone, whose pin cannot be restored, or all of them when the List fails,
 /// is marked for re-import in the cache and returned.</item>
@@ -23,7 +22,7 @@ namespace Imageimportd.Daemon;
 /// </list>
 /// Only pins this daemon set are removed (<see cref="ImagePins"/>); images are never deleted. A
 /// <see cref="ContainerdException"/> is handled here (logged, retried later); cancellation propagates. Thread-safe:
-/// the cache has its own lock, and the pending unpins one of theirs.
+/// the cache has its own lock, and the pending unpins theirs.
 /// </summary>
 public sealed class ImagePinKeeper
 {
@@ -34,36 +33,23 @@ public sealed class ImagePinKeeper
     private readonly IImageStore _images;
     private readonly ImagePins _pins;
     private readonly bool _pin;
-    private readonly IFileProbe _probe;
+    private readonly PendingUnpins _unpins;
     private readonly ILogger _log;
-    private readonly Lock _pendingGate = new();
-
-    // Image name → the file that dropped it: unpins owed, retried at each scan.
-    private readonly Dictionary<string, string> _pending = new(StringComparer.Ordinal);
 
     /// <param name="pin">Whether imports pin (<c>--no-pin</c> turns it off): then nothing is re-pinned at start.</param>
-    public ImagePinKeeper(ImportCache cache, CacheSaver saver, IImageStore images, ImagePins pins, bool pin, IFileProbe probe, ILogger log)
+    public ImagePinKeeper(ImportCache cache, CacheSaver saver, IImageStore images, ImagePins pins, bool pin, PendingUnpins unpins, ILogger log)
     {
         _cache = cache;
         _saver = saver;
         _images = images;
         _pins = pins;
         _pin = pin;
-        _probe = probe;
+        _unpins = unpins;
         _log = log;
     }
 
     /// <summary>Unpins owed and not done yet, by image name (a copy).</summary>
-    public IReadOnlyCollection<string> PendingUnpins
-    {
-        get
-        {
-            lock (_pendingGate)
-            {
-                return [.. _pending.Keys];
-            }
-        }
-    }
+    public IReadOnlyCollection<string> PendingUnpins => _unpins.Names;
 
     /// <summary>True when the cache holds <paramref name="path"/> as imported in this state (<see cref="ImportCache.TryGetCurrent"/>).</summary>
     public bool IsImported(string path, FileStamp stamp) => _cache.TryGetCurrent(path, stamp, out _);
@@ -78,36 +64,14 @@ public sealed class ImagePinKeeper
         _saver.Changed();
         // A rebuilt tag leaves its old repo@sha256 name, a new tag the old tag.
         var dropped = previous?.Images.Except(names, StringComparer.Ordinal).ToList() ?? [];
-        if (dropped.Count == 0)
+        if (dropped.Count > 0)
         {
-            return;
+            await _unpins.AddAsync(path, dropped, cancellationToken);
         }
-
-        lock (_pendingGate)
-        {
-            foreach (var name in dropped)
-            {
-                _pending[name] = path;
-            }
-        }
-
-        await UnpinAsync(dropped.Select(name => (name, path)).ToList(), firstTry: true, cancellationToken);
     }
 
     /// <summary>Tries the pending unpins again; see the contract.</summary>
-    public async Task RetryUnpinsAsync(CancellationToken cancellationToken)
-    {
-        List<(string Name, string File)> owed;
-        lock (_pendingGate)
-        {
-            owed = [.. _pending.Select(p => (p.Key, p.Value))];
-        }
-
-        if (owed.Count > 0)
-        {
-            await UnpinAsync(owed, firstTry: false, cancellationToken);
-        }
-    }
+    public Task RetryUnpinsAsync(CancellationToken cancellationToken) => _unpins.RetryAsync(cancellationToken);
 
     /// <summary>
     /// At start, an unchanged file costs no writes: its images normally still carry their pin. Returns the files
@@ -236,58 +200,5 @@ public sealed class ImagePinKeeper
         }
 
         return true;
-    }
-
-    /// <summary>
-    /// Unpins each owed name no present file supplies; a name settled (unpinned, gone, not ours, or supplied again)
-    /// leaves the pending set, one containerd refuses stays. The first refusal is a warning, later ones debug lines.
-    /// </summary>
-    private async Task UnpinAsync(IReadOnlyList<(string Name, string File)> owed, bool firstTry, CancellationToken cancellationToken)
-    {
-        var unpinned = new List<(string Name, string File)>();
-        foreach (var (name, file) in owed)
-        {
-            if (_cache.SuppliersOf(name).Any(p => _probe.Probe(p) is not null))
-            {
-                Settle(name, file);
-                continue;
-            }
-
-            try
-            {
-                if (await _images.GetAsync(name, cancellationToken) is { } image && await _pins.UnpinAsync(image, cancellationToken))
-                {
-                    unpinned.Add((name, file));
-                }
-
-                Settle(name, file);
-            }
-            catch (ContainerdException ex)
-            {
-                _log.Write(
-                    firstTry ? Serilog.Events.LogEventLevel.Warning : Serilog.Events.LogEventLevel.Debug,
-                    "{File:l}: could not unpin {Image:l}, which it no longer supplies: {Reason:l}; will retry",
-                    file,
-                    name,
-                    ex.Message);
-            }
-        }
-
-        foreach (var group in unpinned.GroupBy(u => u.File, StringComparer.Ordinal))
-        {
-            _log.ForContext("Outcome", "unpinned").Information("{File:l}: unpinned {Images:l}, which it no longer supplies", group.Key, group.Select(u => u.Name).ToList());
-        }
-    }
-
-    /// <summary>Drops a pending unpin, unless a later import made another file owe it meanwhile.</summary>
-    private void Settle(string name, string file)
-    {
-        lock (_pendingGate)
-        {
-            if (_pending.TryGetValue(name, out var owner) && owner == file)
-            {
-                _pending.Remove(name);
-            }
-        }
     }
 }
