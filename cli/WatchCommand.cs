@@ -63,7 +63,7 @@ internal static class WatchCommand
                     log.Information("removed lease {Lease:l} left by an interrupted import", stale);
                 }
 
-                using var daemon = new WatchDaemon(backend, common.Import(parse, log), options, PullLists.Create(client, common.Import(parse), options.Parallel, common.PullDeadline(parse), log), notifier, log, TimeProvider.System, observer: observers.Observer);
+                using var daemon = WatchDaemonFactory.Create(backend, common.Import(parse, log), options, PullLists.Create(client, common.Import(parse), options.Parallel, common.PullDeadline(parse), log), notifier, log, TimeProvider.System, observer: observers.Observer);
                 await daemon.RunAsync(stop.Token);
                 return ExitCodes.Ok;
             }

@@ -18,6 +18,9 @@ namespace Imageimportd.Cache;
 /// <item>A corrupt file loads as empty with <see cref="LoadedCorrupt"/> set; a failed write throws
 /// <see cref="ImportCacheWriteException"/> and leaves the old file as it was.</item>
 /// <item>Lookups are O(1): by path, and by image name (which entries supply an image).</item>
+/// <item>An entry can be marked for re-import (<see cref="MarkForReimport"/>): it stays, and is saved, as it is, but
+/// <see cref="TryGetCurrent"/> no longer vouches for the file until it is recorded again or forgotten. The mark is
+/// kept in memory only: a restart checks every cached file anyway.</item>
 /// </list>
 /// Thread-safe: one lock guards the entries and serialises saves.
 /// </summary>
@@ -33,6 +36,7 @@ public sealed class ImportCache
     // image → the one path supplying it (a string, the common case) or several (a HashSet): a million entries must
     // not cost a million sets.
     private readonly Dictionary<string, object> _suppliers = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _reimport = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private long _version;
     private long _savedVersion;
@@ -141,6 +145,37 @@ public sealed class ImportCache
 
     /// <summary>True when the cache has <paramref name="path"/> and it matches this stamp (<see cref="ImportCacheEntry.Matches"/>).</summary>
     public bool IsUnchanged(string path, FileStamp stamp) => TryGet(path, out var entry) && entry.Matches(stamp);
+
+    /// <summary>
+    /// True when <paramref name="path"/> is imported as it is now: its entry matches <paramref name="stamp"/>, names
+    /// its images (a k3s entry never does, so such a file is imported once to learn them) and is not marked for
+    /// re-import. One lock for the whole answer, so a concurrent <see cref="Record"/> is seen entirely or not at all.
+    /// </summary>
+    public bool TryGetCurrent(string path, FileStamp stamp, out ImportCacheEntry entry)
+    {
+        path = Path.GetFullPath(path);
+        lock (_lock)
+        {
+            return _entries.TryGetValue(path, out entry!) && !entry.FromK3s && entry.Matches(stamp) && !_reimport.Contains(path);
+        }
+    }
+
+    /// <summary>
+    /// The file's entry no longer vouches for it (an image it names is gone, or a pin could not be restored):
+    /// <see cref="TryGetCurrent"/> is false until the next <see cref="Record"/> or forget of the file. Not a change
+    /// to save; a path without an entry is ignored.
+    /// </summary>
+    public void MarkForReimport(string path)
+    {
+        path = Path.GetFullPath(path);
+        lock (_lock)
+        {
+            if (_entries.ContainsKey(path))
+            {
+                _reimport.Add(path);
+            }
+        }
+    }
 
     public bool TryGet(string path, out ImportCacheEntry entry)
     {
@@ -261,6 +296,8 @@ public sealed class ImportCache
         {
             return null;
         }
+
+        _reimport.Remove(path);
 
         foreach (var image in previous.Images)
         {

@@ -9,7 +9,7 @@ namespace Imageimportd.Daemon;
 /// with '@'). Contract: when the socket is not set every call is a no-op returning false; a send that fails returns
 /// false and never throws, since systemd going away must not take the daemon down with it. Thread-safe.
 /// </summary>
-public sealed class SystemdNotifier : IDisposable
+public sealed class SystemdNotifier : ISystemdNotifier, IDisposable
 {
     private readonly UnixDomainSocketEndPoint? _endpoint;
     private readonly Socket? _socket;

@@ -28,6 +28,55 @@ public sealed partial class ImportCacheTests
     public void TearDown() => _dir.Dispose();
 
     [Test]
+    public void TryGetCurrent_MarkedForReimport_FalseUntilRecordedAgain()
+    {
+        var cache = ImportCache.InMemory(_time);
+        var path = _dir.Combine("a.tar");
+        var stamp = new FileStamp(10, May1);
+        cache.Record(path, stamp, ["a:1"]);
+
+        cache.MarkForReimport(path);
+        var marked = cache.TryGetCurrent(path, stamp, out _);
+        cache.Record(path, stamp, ["a:1"]);
+
+        Assert.That(marked, Is.False);
+        Assert.That(cache.TryGetCurrent(path, stamp, out var entry), Is.True);
+        Assert.That(entry.Images, Is.EqualTo(new[] { "a:1" }));
+        Assert.That(cache.IsDirty, Is.True);
+    }
+
+    [Test]
+    public void MarkForReimport_ForgottenThenRecorded_MarkGone()
+    {
+        var cache = ImportCache.InMemory(_time);
+        var path = _dir.Combine("a.tar");
+        var stamp = new FileStamp(10, May1);
+        cache.Record(path, stamp, []);
+        cache.MarkForReimport(path);
+
+        cache.Forget(path);
+        cache.MarkForReimport(_dir.Combine("never.tar"));
+        cache.Record(path, stamp, []);
+
+        Assert.That(cache.TryGetCurrent(path, stamp, out _), Is.True);
+        Assert.That(cache.Count, Is.EqualTo(1), "marking a path without an entry adds nothing");
+    }
+
+    [Test]
+    public void TryGetCurrent_K3sEntryOrOtherStamp_False()
+    {
+        var path = _dir.Combine("a.tar");
+        var cachePath = ImportCache.DefaultPath(_dir.Path);
+        File.WriteAllText(cachePath, JsonSerializer.Serialize(new Dictionary<string, Dictionary<string, object>> { [path] = new() { ["size"] = 10, ["modTime"] = "2024-05-01T10:00:00Z" } }));
+        var cache = ImportCache.Load(cachePath, _time);
+
+        Assert.That(cache.TryGetCurrent(path, new FileStamp(10, May1), out _), Is.False, "a k3s entry names no images");
+        cache.Record(path, new FileStamp(10, May1), []);
+        Assert.That(cache.TryGetCurrent(path, new FileStamp(11, May1), out _), Is.False);
+        Assert.That(cache.TryGetCurrent(path, new FileStamp(10, May1), out _), Is.True);
+    }
+
+    [Test]
     public void Save_ThenLoad_RoundTrips()
     {
         var cache = ImportCache.Load(ImportCache.DefaultPath(_dir.Path), _time);
