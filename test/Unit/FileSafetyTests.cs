@@ -59,7 +59,7 @@ public sealed class FileSafetyTests
     [Test]
     public void SparseFiles_PlainArchiveMostlyHoles_Refused()
     {
-        var holes = new FileStatus(0x81A4, 1, 1, 1L << 30, Blocks: 2048, 0);
+        var holes = new FileStat(0x81A4, 1, 1, 1L << 30, Blocks: 2048, 0);
         var dense = holes with { Blocks = (1L << 30) / 512 };
 
         Assert.That(() => SparseFiles.ThrowIfSparse(holes, CompressionKind.None), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("sparse file"));
