@@ -2,17 +2,19 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Imageimportd.Cache;
+using Imageimportd.Containerd;
+using Imageimportd.Images;
 
 namespace Imageimportd.Cli;
 
-/// <summary><c>cache show|prune</c>: the record of what was imported.</summary>
+/// <summary><c>cache show|prune</c>: the record of what was imported; prune also unpins what only forgotten files supplied.</summary>
 internal static class CacheCommand
 {
-    public static Command Create()
+    public static Command Create(CommonOptions common)
     {
         var command = new Command("cache", "Show or prune the import cache.");
         command.Subcommands.Add(Show());
-        command.Subcommands.Add(Prune());
+        command.Subcommands.Add(Prune(common));
         return command;
     }
 
@@ -80,11 +82,12 @@ internal static class CacheCommand
         return command;
     }
 
-    private static Command Prune()
+    private static Command Prune(CommonOptions common)
     {
         var (images, file) = PathOptions();
-        var command = new Command("prune", "Drop entries of files that no longer exist.") { images, file };
-        command.SetAction(parse =>
+        var keepPins = new Option<bool>("--keep-pins") { Description = "do not unpin the images of pruned entries (prune only forgets)" };
+        var command = new Command("prune", "Drop entries of files that no longer exist, and unpin the images only they supplied.") { images, file, keepPins };
+        command.SetAction(async (parse, cancellationToken) =>
         {
             var cache = Load(parse, images, file);
             if (cache.LoadedCorrupt)
@@ -94,7 +97,27 @@ internal static class CacheCommand
                 return ExitCodes.SomeFailed;
             }
 
+            var before = cache.Entries;
             var removed = cache.PruneMissing(File.Exists);
+
+            // As the daemon does when a file goes: an image another remaining file supplies keeps its pin.
+            var orphans = removed.SelectMany(path => before[path].Images).Distinct(StringComparer.Ordinal)
+                .Where(image => cache.SuppliersOf(image).Count == 0).Order(StringComparer.Ordinal).ToList();
+            IReadOnlyList<string> unpinned = [];
+            if (!parse.GetValue(keepPins) && orphans.Count > 0)
+            {
+                try
+                {
+                    unpinned = await UnpinOursAsync(common.Containerd(parse), orphans, cancellationToken);
+                }
+                catch (ContainerdException ex)
+                {
+                    // Unpinned first, saved after: the entries stay, so the next prune tries again.
+                    Console.Error.WriteLine($"imageimportd: could not unpin the images of pruned entries, cache left as it was: {ex.Message}");
+                    return ExitCodes.SomeFailed;
+                }
+            }
+
             try
             {
                 cache.Save();
@@ -110,9 +133,32 @@ internal static class CacheCommand
                 Console.WriteLine($"pruned {path}");
             }
 
+            foreach (var image in unpinned)
+            {
+                Console.WriteLine($"unpinned {image}");
+            }
+
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>Unpins those of <paramref name="names"/> that this daemon pinned (one List call); returns them.</summary>
+    private static async Task<IReadOnlyList<string>> UnpinOursAsync(ContainerdOptions containerd, IReadOnlyList<string> names, CancellationToken cancellationToken)
+    {
+        using var client = new ContainerdClient(containerd);
+        var pins = new ImagePins(client.ImageStore());
+        var ours = await pins.ListOursAsync(cancellationToken);
+        var unpinned = new List<string>();
+        foreach (var name in names)
+        {
+            if (ours.TryGetValue(name, out var image) && await pins.UnpinAsync(image, cancellationToken))
+            {
+                unpinned.Add(name);
+            }
+        }
+
+        return unpinned;
     }
 
     private static string Mtime(ImportCacheEntry entry) =>

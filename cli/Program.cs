@@ -5,7 +5,7 @@ var root = new RootCommand("imageimportd: imports container image archives into 
 var common = new CommonOptions(root);
 root.Subcommands.Add(ImportOnceCommand.Create(common));
 root.Subcommands.Add(WatchCommand.Create(common));
-root.Subcommands.Add(CacheCommand.Create());
+root.Subcommands.Add(CacheCommand.Create(common));
 root.Subcommands.Add(CriImagesCommand.Create(common));
 root.Subcommands.Add(StatusCommand.Create());
 root.Subcommands.Add(CompletionCommand.Create());

@@ -9,6 +9,9 @@ binary=out/imageimportd
 [[ -x $binary ]] || { echo "build-deb: $binary is missing: run make build" >&2; exit 1; }
 version=$("$binary" --version)
 version=${version%%+*}
+# The version's one source is Directory.Build.props; stamp it into the DaemonSet, and refuse a stale binary.
+stamped=$(bash scripts/stamp-version.sh)
+[[ $version == "$stamped" ]] || { echo "build-deb: $binary says $version, Directory.Build.props $stamped: run make build" >&2; exit 1; }
 arch=$(dpkg --print-architecture)
 deb=out/imageimportd_${version}_${arch}.deb
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}

@@ -12,6 +12,9 @@ binary=out/imageimportd
 [[ -x $binary ]] || { echo "build-image: $binary is missing: run make build" >&2; exit 1; }
 full_version=$("$binary" --version)
 version=${full_version%%+*}
+# The version's one source is Directory.Build.props; stamp it into the DaemonSet, and refuse a stale binary.
+stamped=$(bash scripts/stamp-version.sh)
+[[ $version == "$stamped" ]] || { echo "build-image: $binary says $version, Directory.Build.props $stamped: run make build" >&2; exit 1; }
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 source_url=${IMAGE_SOURCE:-$(git remote get-url origin 2>/dev/null || echo "https://example.invalid/imageimportd")}
 epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}

@@ -16,7 +16,7 @@ public static class SparseFiles
     /// <summary>Refused when the allocated bytes are under 1/<see cref="MinAllocatedFraction"/> of the length.</summary>
     public const long MinAllocatedFraction = 8;
 
-    public static void ThrowIfSparse(FileStatus status, CompressionKind kind)
+    public static void ThrowIfSparse(FileStat status, CompressionKind kind)
     {
         if (kind == CompressionKind.None && status.Size > CheckAboveBytes && status.AllocatedBytes < status.Size / MinAllocatedFraction)
         {

@@ -21,7 +21,7 @@ public sealed class StatusFile : IDaemonObserver
     private readonly Lock _gate = new();
 
     // Guarded by _gate.
-    private readonly SortedDictionary<string, FileStatus> _files = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, FileImportState> _files = new(StringComparer.Ordinal);
     private IDaemonView? _view;
     private bool _dirty = true;
     private bool _initialPassDone;
@@ -56,16 +56,16 @@ public sealed class StatusFile : IDaemonObserver
 
     public void ScanCompleted(bool initial) => Update(() => _lastFullScan = _time.GetUtcNow());
 
-    public void FileUnchanged(string path) => Update(() => _files[path] = new FileStatus("unchanged", _time.GetUtcNow(), _files.TryGetValue(path, out var f) ? f.Images : [], null, null));
+    public void FileUnchanged(string path) => Update(() => _files[path] = new FileImportState("unchanged", _time.GetUtcNow(), _files.TryGetValue(path, out var f) ? f.Images : [], null, null));
 
-    public void ImportStarted(string path) => Update(() => _files[path] = new FileStatus("importing", _time.GetUtcNow(), [], null, null));
+    public void ImportStarted(string path) => Update(() => _files[path] = new FileImportState("importing", _time.GetUtcNow(), [], null, null));
 
     public void ImportSucceeded(string path, ImportResult? result, IReadOnlyList<string> images)
     {
         var unchanged = result is not null && result.Images.Count > 0 && result.Images.All(i => i.Change == ImageChange.Unchanged);
         Update(() =>
         {
-            _files[path] = new FileStatus(unchanged ? "unchanged" : "imported", _time.GetUtcNow(), images, null, null);
+            _files[path] = new FileImportState(unchanged ? "unchanged" : "imported", _time.GetUtcNow(), images, null, null);
             _containerdReachable = true;
         });
     }
@@ -73,7 +73,7 @@ public sealed class StatusFile : IDaemonObserver
     public void ImportFailed(string path, Exception error, ImportOutcomeKind kind, TimeSpan duration) => Update(() =>
     {
         var failure = FailureDescription.Of(error);
-        _files[path] = new FileStatus("failed", _time.GetUtcNow(), [], failure.Class, error.Message);
+        _files[path] = new FileImportState("failed", _time.GetUtcNow(), [], failure.Class, error.Message);
         _containerdReachable = failure.BackendUnreachable ? false : _containerdReachable;
     });
 

@@ -167,6 +167,6 @@ public sealed class DirectoryScan(Action<string>? note = null)
 
     private sealed record Pending(string Path, int Depth, (ulong, ulong)[] Ancestors)
     {
-        public FileStatus Status { get; init; }
+        public FileStat Status { get; init; }
     }
 }

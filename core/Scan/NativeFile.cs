@@ -27,7 +27,7 @@ internal static partial class NativeFile
     private const int FSetFl = 4;
 
     /// <summary>statx of a path; <paramref name="follow"/> false looks at a symlink itself. Null with errno on failure.</summary>
-    public static FileStatus? Stat(string path, bool follow, out int errno)
+    public static FileStat? Stat(string path, bool follow, out int errno)
     {
         var buffer = new byte[256];
         var rc = Statx(AtFdCwd, NativePath.Encode(path), follow ? 0 : AtSymlinkNoFollow, StatxBasicStats, buffer);
@@ -36,7 +36,7 @@ internal static partial class NativeFile
     }
 
     /// <summary>statx of an open descriptor.</summary>
-    public static FileStatus? Stat(SafeHandle fd, out int errno)
+    public static FileStat? Stat(SafeHandle fd, out int errno)
     {
         var buffer = new byte[256];
         var rc = StatxFd(fd, [0], AtEmptyPath, StatxBasicStats, buffer);
@@ -130,10 +130,10 @@ internal static partial class NativeFile
     // struct statx: uid at 20, gid at 24, mode at 28, ino at 32, size at 40, blocks at 48, atime at 64, mtime at 112
     // (each an i64 tv_sec and a u32 tv_nsec), rdev major/minor at 128/132, dev major/minor at 136/140 — one layout on
     // every architecture.
-    private static FileStatus Parse(byte[] b)
+    private static FileStat Parse(byte[] b)
     {
         var mtime = (BinaryPrimitives.ReadInt64LittleEndian(b.AsSpan(112)), BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(120)));
-        return new FileStatus(
+        return new FileStat(
             Mode: BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(28)),
             Device: ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(136)) << 32) | BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(140)),
             Inode: BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(32)),

@@ -33,7 +33,7 @@ public static class SafeFile
     /// "not a regular file (a FIFO)" and the like otherwise. Reads of a regular file on a real file system always end,
     /// so a cancellation is seen between them; <paramref name="status"/> is the opened file's statx.
     /// </summary>
-    public static FileStream OpenRead(string path, int bufferSize, out FileStatus status)
+    public static FileStream OpenRead(string path, int bufferSize, out FileStat status)
     {
         var fd = NativeFile.OpenNonBlocking(path, out var errno);
         if (fd < 0)
@@ -77,7 +77,7 @@ public static class SafeFile
     }
 
     /// <summary>statx of a path following links, or null when it cannot be stat'ed (gone, loop, too long, …).</summary>
-    public static FileStatus? Stat(string path) => NativeFile.Stat(path, follow: true, out _);
+    public static FileStat? Stat(string path) => NativeFile.Stat(path, follow: true, out _);
 
     /// <summary>True when <paramref name="path"/> (following symlinks) is a regular file.</summary>
     public static bool IsRegular(string path) => Stat(path) is { IsRegular: true };

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Formats.Tar;
 using System.Security.Cryptography;
 using System.Text;
+using Imageimportd.Tests.Fakes;
 
 namespace Imageimportd.Tests.Compression;
 
@@ -102,48 +103,40 @@ internal static class TestPayloads
             .SelectMany(root => SafeFiles(root))
             .Order(StringComparer.Ordinal);
 
-        using var output = new MemoryStream();
-        using (var writer = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true))
+        // Fixed metadata (the builder's) keeps the payload stable across runs on the same machine.
+        using var tar = new TarBuilder(TarEntryFormat.Pax);
+        foreach (var file in files)
         {
-            foreach (var file in files)
+            if (tar.Length > TarBudget)
             {
-                if (output.Length > TarBudget)
-                {
-                    break;
-                }
-
-                var info = new FileInfo(file);
-                if (info.LinkTarget is not null || !info.Exists || info.Length > 256 << 10)
-                {
-                    continue;
-                }
-
-                byte[] content;
-                try
-                {
-                    content = File.ReadAllBytes(file);
-                }
-                catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-                {
-                    continue;
-                }
-
-                // Fixed metadata keeps the payload stable across runs on the same machine.
-                var entry = new PaxTarEntry(TarEntryType.RegularFile, file.TrimStart('/'))
-                {
-                    DataStream = new MemoryStream(content),
-                    ModificationTime = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero),
-                };
-                writer.WriteEntry(entry);
+                break;
             }
+
+            var info = new FileInfo(file);
+            if (info.LinkTarget is not null || !info.Exists || info.Length > 256 << 10)
+            {
+                continue;
+            }
+
+            byte[] content;
+            try
+            {
+                content = File.ReadAllBytes(file);
+            }
+            catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+            {
+                continue;
+            }
+
+            tar.File(file.TrimStart('/'), content);
         }
 
-        if (output.Length < 64 << 10)
+        if (tar.Length < 64 << 10)
         {
             throw new InvalidOperationException("found too few files under /usr/share/doc and friends to build a tar payload");
         }
 
-        return output.ToArray();
+        return tar.ToArray();
     }
 
     private static List<string> SafeFiles(string root)

@@ -106,6 +106,86 @@ public sealed partial class StatusAndMetricsTests
     }
 
     [Test]
+    public async Task Status_ImportInFlight_ShowsBytesReadOfTotal()
+    {
+        // A private containerd, frozen (SIGSTOP) once the import has a lease and bytes flow: the import then stays in
+        // flight however fast this machine is, while the status file goes on being written every second.
+        await using var containerd = await ContainerdInstance.StartAsync().Bounded();
+        var ns = SharedContainerd.NewNamespace("progress");
+        var images = Directory.CreateDirectory(_dir.Combine("images-" + ns)).FullName;
+        var runtime = Directory.CreateDirectory(_dir.Combine("run-" + ns)).FullName;
+        var big = _dir.Combine("big-" + ns + ".tar");
+        await Hostile.ArchiveSurgery.MakeRandomDockerArchiveAsync(big, 96, "docker.io/library/progress:1");
+        var size = new FileInfo(big).Length;
+        await using var daemon = DaemonProcess.Start([
+            "watch", "--images", images, "--address", containerd.Address, "--namespace", ns, "--settle", "1", "--runtime-dir", runtime]);
+        await daemon.WaitForAsync("initial import done");
+        File.Move(big, Path.Combine(images, "big.tar"));
+        await containerd.CtrFor(ns).WaitForImportLeaseAsync();
+
+        JsonElement importing = default;
+        await Signal(containerd.Pid, "STOP");
+        try
+        {
+            await WaitForAsync(async () =>
+            {
+                var files = await StatusFilesAsync(images, runtime);
+                importing = files.GetValueOrDefault("big.tar");
+                return importing.ValueKind == JsonValueKind.Object && importing.GetProperty("state").GetString() == "importing"
+                    && importing.TryGetProperty("readBytes", out var read) && read.GetInt64() > 0;
+            });
+        }
+        finally
+        {
+            await Signal(containerd.Pid, "CONT");
+        }
+
+        Assert.That(importing.GetProperty("totalBytes").GetInt64(), Is.EqualTo(size));
+        Assert.That(importing.GetProperty("readBytes").GetInt64(), Is.GreaterThan(0).And.LessThanOrEqualTo(size));
+        Assert.That(importing.TryGetProperty("nextRetry", out _), Is.False, "an import in flight has no retry time");
+        JsonElement done = default;
+        await WaitForAsync(async () =>
+        {
+            done = (await StatusFilesAsync(images, runtime)).GetValueOrDefault("big.tar");
+            return done.ValueKind == JsonValueKind.Object && done.GetProperty("state").GetString() is "imported" or "failed";
+        });
+        Assert.That(done.GetProperty("state").GetString(), Is.EqualTo("imported"), daemon.Log);
+        Assert.That(done.TryGetProperty("readBytes", out _), Is.False, "progress is shown only while importing");
+    }
+
+    [Test]
+    public async Task Status_ContainerdGoneWhenAFileArrives_FailedWithNextRetryTime()
+    {
+        await using var containerd = await ContainerdInstance.StartAsync().Bounded();
+        var ns = SharedContainerd.NewNamespace("retry");
+        var images = Directory.CreateDirectory(_dir.Combine("images-" + ns)).FullName;
+        var runtime = Directory.CreateDirectory(_dir.Combine("run-" + ns)).FullName;
+        await using var daemon = DaemonProcess.Start([
+            "watch", "--images", images, "--address", containerd.Address, "--namespace", ns, "--settle", "1", "--runtime-dir", runtime]);
+        await daemon.WaitForAsync("initial import done");
+        containerd.Kill();
+        var staged = _dir.Combine("staged-" + ns + ".tar");
+        File.Copy(_archive.Path, staged);
+        File.Move(staged, Path.Combine(images, "late.tar"));
+
+        JsonElement failed = default;
+        await WaitForAsync(async () =>
+        {
+            failed = (await StatusFilesAsync(images, runtime)).GetValueOrDefault("late.tar");
+            return failed.ValueKind == JsonValueKind.Object && failed.GetProperty("state").GetString() == "failed"
+                && failed.TryGetProperty("nextRetry", out _);
+        });
+
+        // A transient failure retries at a time (backoff); a bad archive would say "when the file changes".
+        var at = failed.GetProperty("at").GetDateTimeOffset();
+        Assert.That(failed.GetProperty("nextRetry").TryGetDateTimeOffset(out var retry), Is.True, failed.ToString());
+        Assert.That(retry, Is.GreaterThan(at), failed.ToString());
+        Assert.That(failed.GetProperty("cause").GetString(), Is.Not.EqualTo("bad_archive"), failed.ToString());
+        var text = await Status(images, runtime);
+        Assert.That(text.Stdout, Does.Match(@"failed\s+\S*late\.tar"), text.Output);
+    }
+
+    [Test]
     public async Task Status_DaemonWaitingForContainerd_NotReady()
     {
         var images = Directory.CreateDirectory(_dir.Combine("images-waiting")).FullName;
@@ -150,6 +230,18 @@ public sealed partial class StatusAndMetricsTests
 
     private static Task<ImageimportdCli.Result> Status(string images, string runtime, params string[] extra) =>
         ImageimportdCli.RunRawAsync(["status", "--images", images, "--runtime-dir", runtime, .. extra], TimeSpan.FromSeconds(60));
+
+    /// <summary>The status file's entries by file name (<c>status --json</c>).</summary>
+    private static async Task<Dictionary<string, JsonElement>> StatusFilesAsync(string images, string runtime)
+    {
+        var json = await Status(images, runtime, "--json");
+        Assert.That(json.ExitCode, Is.Zero, json.Output);
+        return JsonDocument.Parse(json.Stdout).RootElement.Clone().GetProperty("files").EnumerateArray()
+            .ToDictionary(f => Path.GetFileName(f.GetProperty("path").GetString()!), f => f, StringComparer.Ordinal);
+    }
+
+    private static async Task Signal(int pid, string signal) =>
+        await Tools.RunAsync("kill", ["-" + signal, pid.ToString(CultureInfo.InvariantCulture)], CancellationToken.None).Bounded();
 
     private static async Task WaitForAsync(Func<Task<bool>> condition)
     {

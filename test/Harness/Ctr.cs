@@ -87,6 +87,27 @@ public sealed class Ctr
     public async Task<IReadOnlyList<LeaseRecord>> LeasesAsync(CancellationToken cancellationToken = default) =>
         CtrOutput.ParseLeases(await RunAsync(["leases", "ls"], cancellationToken));
 
+    /// <summary>
+    /// Waits (60 s, then fails the test) until an import holds an imageimportd lease, then lets some bytes flow so a
+    /// kill or signal sent next lands mid-write.
+    /// </summary>
+    public async Task WaitForImportLeaseAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if ((await LeasesAsync()).Any(l => l.Id.StartsWith("imageimportd-", StringComparison.Ordinal)))
+            {
+                await Task.Delay(300);
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        NUnit.Framework.Assert.Fail("the import never took a lease");
+    }
+
     private static string[] LocalImport => ContainerdBinaries.Version >= new Version(1, 7) ? ["--local"] : [];
 
     // The ctr of the containerd version under test (ContainerdBinaries).

@@ -1,5 +1,6 @@
 using System.Formats.Tar;
 using System.IO.Compression;
+using Imageimportd.Tests.Fakes;
 using Imageimportd.Tests.Harness;
 
 namespace Imageimportd.Tests.Hostile;
@@ -9,61 +10,41 @@ internal static class ArchiveSurgery
 {
     public sealed record Entry(string Name, TarEntryType Type, byte[] Data, string? Link);
 
-    public static List<Entry> Read(string tarPath)
+    public static List<Entry> Read(string tarPath) => Read(File.ReadAllBytes(tarPath));
+
+    public static List<Entry> Read(byte[] tar)
     {
         var entries = new List<Entry>();
-        using var file = File.OpenRead(tarPath);
-        using var reader = new TarReader(file);
+        using var reader = new TarReader(new MemoryStream(tar, writable: false));
         while (reader.GetNextEntry(copyData: true) is { } e)
         {
-            var data = Array.Empty<byte>();
-            if (e.DataStream is { } s)
-            {
-                using var ms = new MemoryStream();
-                s.CopyTo(ms);
-                data = ms.ToArray();
-            }
-
-            entries.Add(new Entry(e.Name, e.EntryType, data, string.IsNullOrEmpty(e.LinkName) ? null : e.LinkName));
+            using var data = new MemoryStream();
+            e.DataStream?.CopyTo(data);
+            entries.Add(new Entry(e.Name, e.EntryType, data.ToArray(), string.IsNullOrEmpty(e.LinkName) ? null : e.LinkName));
         }
 
         return entries;
     }
 
-    public static void Write(string tarPath, IEnumerable<Entry> entries)
+    public static void Write(string tarPath, IEnumerable<Entry> entries) => File.WriteAllBytes(tarPath, Build(entries, TarEntryFormat.Pax));
+
+    /// <summary>The entries as a tar in <paramref name="format"/>; only the types archives hold (files, directories, links).</summary>
+    public static byte[] Build(IEnumerable<Entry> entries, TarEntryFormat format)
     {
-        using var file = File.Create(tarPath);
-        using var writer = new TarWriter(file, TarEntryFormat.Pax);
+        using var tar = new TarBuilder(format);
         foreach (var e in entries)
         {
-            var entry = new PaxTarEntry(e.Type, e.Name) { Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead };
-            if (e.Link is not null)
+            _ = e.Type switch
             {
-                entry.LinkName = e.Link;
-            }
-
-            if (e.Type is TarEntryType.RegularFile or TarEntryType.V7RegularFile)
-            {
-                entry.DataStream = new MemoryStream(e.Data);
-            }
-
-            writer.WriteEntry(entry);
+                TarEntryType.RegularFile or TarEntryType.V7RegularFile => tar.File(e.Name, e.Data),
+                TarEntryType.Directory => tar.Directory(e.Name),
+                TarEntryType.SymbolicLink => tar.Symlink(e.Name, e.Link ?? ""),
+                TarEntryType.HardLink => tar.HardLink(e.Name, e.Link ?? ""),
+                _ => throw new NotSupportedException($"{e.Type} entry {e.Name}"),
+            };
         }
-    }
 
-    /// <summary>One ustar header block with a valid checksum, declaring <paramref name="size"/> bytes of data.</summary>
-    public static byte[] RawHeader(string name, char type, long size)
-    {
-        var h = new byte[512];
-        System.Text.Encoding.ASCII.GetBytes(name).CopyTo(h, 0);
-        System.Text.Encoding.ASCII.GetBytes("0000644\0").CopyTo(h, 100);
-        System.Text.Encoding.ASCII.GetBytes(Convert.ToString(size, 8).PadLeft(11, '0') + "\0").CopyTo(h, 124);
-        h[156] = (byte)type;
-        System.Text.Encoding.ASCII.GetBytes("ustar\0" + "00").CopyTo(h, 257);
-        System.Text.Encoding.ASCII.GetBytes("        ").CopyTo(h, 148);
-        var sum = h.Sum(b => (long)b);
-        System.Text.Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(h, 148);
-        return h;
+        return tar.ToArray();
     }
 
     public static void Gzip(string source, string target)

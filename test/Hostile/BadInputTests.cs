@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Formats.Tar;
 using System.Text;
+using Imageimportd.Tests.Fakes;
 using Imageimportd.Tests.Harness;
 using Imageimportd.Tests.Integration;
 using NUnit.Framework;
@@ -230,10 +231,10 @@ public sealed class BadInputTests
 
             case "huge-longname":
                 // Only the header and a little padding: the declared size alone must be refused.
-                await File.WriteAllBytesAsync(path, [.. ArchiveSurgery.RawHeader("././@LongLink", 'L', 400L << 20), .. new byte[8192]]);
+                await File.WriteAllBytesAsync(path, [.. TarBuilder.RawHeader("././@LongLink", 'L', 400L << 20), .. new byte[8192]]);
                 break;
             case "huge-pax":
-                await File.WriteAllBytesAsync(path, [.. ArchiveSurgery.RawHeader("PaxHeaders/x", 'x', 300L << 20), .. new byte[8192]]);
+                await File.WriteAllBytesAsync(path, [.. TarBuilder.RawHeader("PaxHeaders/x", 'x', 300L << 20), .. new byte[8192]]);
                 break;
             case "sparse":
                 File.Copy(_docker.Path, path, overwrite: true);

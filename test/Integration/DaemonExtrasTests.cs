@@ -34,7 +34,7 @@ public sealed class DaemonExtrasTests
     }
 
     [Test]
-    public async Task CacheVerbs_AfterWatch_ShowEntriesAndPruneGoneFiles()
+    public async Task CacheVerbs_AfterWatch_ShowEntriesAndPruneGoneFilesAndUnpinTheirImages()
     {
         using var work = new TempDirectory("cacheverbs-");
         var archive = await ToolArchives.DockerArchiveAsync(work.Combine("src"), ["docker.io/library/cached:1"], CancellationToken.None).Bounded();
@@ -51,8 +51,10 @@ public sealed class DaemonExtrasTests
 
         var show = await ImageimportdCli.RunRawAsync(["cache", "show", "--json", "--images", images]).Bounded();
         File.Delete(file);
-        var prune = await ImageimportdCli.RunRawAsync(["cache", "prune", "--images", images]).Bounded();
+        var pinnedBefore = await PinLabelsAsync(containerd, ns, "docker.io/library/cached:1");
+        var prune = await ImageimportdCli.RunRawAsync(["cache", "prune", "--images", images, "--address", containerd.Address, "--namespace", ns]).Bounded();
         var after = await ImageimportdCli.RunRawAsync(["cache", "show", "--json", "--images", images]).Bounded();
+        var pinnedAfter = await PinLabelsAsync(containerd, ns, "docker.io/library/cached:1");
 
         Assert.That(show.ExitCode, Is.Zero, show.Output);
         using var json = JsonDocument.Parse(show.Stdout);
@@ -63,6 +65,51 @@ public sealed class DaemonExtrasTests
         Assert.That(prune.ExitCode, Is.Zero, prune.Output);
         Assert.That(prune.Stdout, Does.Contain("pruned " + file));
         Assert.That(JsonDocument.Parse(after.Stdout).RootElement.GetArrayLength(), Is.Zero);
+        Assert.That(pinnedBefore, Is.EquivalentTo(new[] { "io.cri-containerd.pinned", "io.imageimportd.pinned" }));
+        Assert.That(prune.Stdout, Does.Contain("unpinned docker.io/library/cached:1"));
+        Assert.That(pinnedAfter, Is.Empty, "the image only the pruned file supplied must lose the daemon's pin");
+    }
+
+    [Test]
+    public async Task CachePrune_ImageStillSuppliedOrKeepPins_PinsStay()
+    {
+        using var work = new TempDirectory("cacheprunepins-");
+        const string Image = "docker.io/library/cached-twice:1";
+        var archive = await ToolArchives.DockerArchiveAsync(work.Combine("src"), [Image], CancellationToken.None).Bounded();
+        var images = Directory.CreateDirectory(work.Combine("images")).FullName;
+        var first = Path.Combine(images, "a.tar");
+        var second = Path.Combine(images, "b.tar");
+        File.Copy(archive.Path, first);
+        File.Copy(archive.Path, second);
+        var containerd = await SharedContainerd.GetAsync().Bounded();
+        var ns = SharedContainerd.NewNamespace("cacheprunepins");
+        await using (var daemon = DaemonProcess.Start(["watch", "--images", images, "--address", containerd.Address, "--namespace", ns, "--settle", "1"]))
+        {
+            await daemon.WaitForAsync("initial import done", seconds: 120);
+            await daemon.TerminateAsync();
+        }
+
+        File.Delete(first);
+        var stillSupplied = await ImageimportdCli.RunRawAsync(["cache", "prune", "--images", images, "--address", containerd.Address, "--namespace", ns]).Bounded();
+        var pinsWhileSupplied = await PinLabelsAsync(containerd, ns, Image);
+        File.Delete(second);
+        var keepPins = await ImageimportdCli.RunRawAsync(["cache", "prune", "--keep-pins", "--images", images, "--address", containerd.Address, "--namespace", ns]).Bounded();
+        var pinsKept = await PinLabelsAsync(containerd, ns, Image);
+        var after = await ImageimportdCli.RunRawAsync(["cache", "show", "--json", "--images", images]).Bounded();
+
+        Assert.That(stillSupplied.ExitCode, Is.Zero, stillSupplied.Output);
+        Assert.That(stillSupplied.Stdout, Does.Contain("pruned " + first).And.Not.Contain("unpinned"));
+        Assert.That(pinsWhileSupplied, Is.EquivalentTo(new[] { "io.cri-containerd.pinned", "io.imageimportd.pinned" }), "b.tar still supplies the image");
+        Assert.That(keepPins.ExitCode, Is.Zero, keepPins.Output);
+        Assert.That(keepPins.Stdout, Does.Contain("pruned " + second).And.Not.Contain("unpinned"));
+        Assert.That(pinsKept, Is.EquivalentTo(new[] { "io.cri-containerd.pinned", "io.imageimportd.pinned" }), "--keep-pins only forgets");
+        Assert.That(JsonDocument.Parse(after.Stdout).RootElement.GetArrayLength(), Is.Zero);
+    }
+
+    private static async Task<IReadOnlyList<string>> PinLabelsAsync(ContainerdInstance containerd, string ns, string name)
+    {
+        var image = (await containerd.CtrFor(ns).ListImagesAsync().Bounded()).Single(i => i.Name == name);
+        return [.. image.Labels.Keys.Where(k => k is "io.cri-containerd.pinned" or "io.imageimportd.pinned").Order(StringComparer.Ordinal)];
     }
 
     [Test]

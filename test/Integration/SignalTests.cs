@@ -62,7 +62,7 @@ public sealed class SignalTests
         var ns = SharedContainerd.NewNamespace("sig" + signal.ToLowerInvariant());
         var ctr = containerd.CtrFor(ns);
         await using var import = DaemonProcess.Start(["import-once", "--address", containerd.Address, "--namespace", ns, big]);
-        await WaitForLeaseAsync(ctr);
+        await ctr.WaitForImportLeaseAsync();
 
         using (var kill = Process.Start("kill", ["-" + signal, import.Pid.ToString(CultureInfo.InvariantCulture)]))
         {
@@ -83,23 +83,5 @@ public sealed class SignalTests
         socket.Bind(new UnixDomainSocketEndPoint(path));
         socket.Listen(16);
         return socket;
-    }
-
-    private static async Task WaitForLeaseAsync(Ctr ctr)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            if ((await ctr.LeasesAsync().Bounded()).Any(l => l.Id.StartsWith("imageimportd-", StringComparison.Ordinal)))
-            {
-                // Let some bytes flow so the signal lands mid-write.
-                await Task.Delay(300);
-                return;
-            }
-
-            await Task.Delay(50);
-        }
-
-        Assert.Fail("the import never took a lease");
     }
 }

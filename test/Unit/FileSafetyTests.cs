@@ -11,6 +11,7 @@ using Imageimportd.Pull;
 using Imageimportd.Scan;
 using Imageimportd.Tests.Fakes;
 using Imageimportd.Tests.Harness;
+using Imageimportd.Tests.Hostile;
 using NUnit.Framework;
 
 namespace Imageimportd.Tests.Unit;
@@ -19,20 +20,6 @@ namespace Imageimportd.Tests.Unit;
 [TestFixture]
 public sealed class FileSafetyTests
 {
-    private static byte[] Header(string name, char type, long size)
-    {
-        var h = new byte[512];
-        Encoding.ASCII.GetBytes(name).CopyTo(h, 0);
-        Encoding.ASCII.GetBytes("0000644\0").CopyTo(h, 100);
-        Encoding.ASCII.GetBytes(Convert.ToString(size, 8).PadLeft(11, '0') + "\0").CopyTo(h, 124);
-        h[156] = (byte)type;
-        Encoding.ASCII.GetBytes("ustar\0" + "00").CopyTo(h, 257);
-        Encoding.ASCII.GetBytes("        ").CopyTo(h, 148);
-        var sum = h.Sum(b => (long)b);
-        Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(h, 148);
-        return h;
-    }
-
     private static async Task<ArchiveContents> ReadAsync(byte[] tar)
     {
         await using var ingest = new ContentIngest(new InMemoryContentStore(), "test-import", ContentIngestOptions.Default, ArchiveLimits.Default);
@@ -47,7 +34,7 @@ public sealed class FileSafetyTests
     public async Task ReadAsync_HugeMetadataHeader_RefusedBeforeItIsRead(char type, string what)
     {
         // Only the header: a 400 MB declared size must be refused from the header alone, never allocated.
-        var tar = Header("././@LongLink", type, 400L << 20).Concat(new byte[4096]).ToArray();
+        var tar = TarBuilder.RawHeader("././@LongLink", type, 400L << 20).Concat(new byte[4096]).ToArray();
 
         var ex = await AsyncAssert.ThrowsAsync<InvalidDataException>(() => ReadAsync(tar));
 
@@ -59,31 +46,13 @@ public sealed class FileSafetyTests
     {
         var image = ImageBuilder.Image(ImageBuilder.Layer("base"));
         var archive = ImageBuilder.DockerArchive(image, "alpine:3.19");
-        using var rewritten = new MemoryStream();
-        using (var source = new MemoryStream(archive))
-        using (var reader = new TarReader(source))
-        using (var writer = new TarWriter(rewritten, TarEntryFormat.Gnu, leaveOpen: true))
-        {
-            // A 300-character unused entry name takes a GNU long-name header; the real entries follow it.
-            writer.WriteEntry(new GnuTarEntry(TarEntryType.RegularFile, new string('n', 300)) { DataStream = new MemoryStream([1, 2, 3]) });
-            while (reader.GetNextEntry(copyData: true) is { } e)
-            {
-                var copy = new GnuTarEntry(e.EntryType, e.Name);
-                if (e.EntryType is TarEntryType.SymbolicLink or TarEntryType.HardLink)
-                {
-                    copy.LinkName = e.LinkName;
-                }
+        var entries = ArchiveSurgery.Read(archive);
 
-                if (e.EntryType == TarEntryType.RegularFile)
-                {
-                    copy.DataStream = e.DataStream;
-                }
+        // A 300-character unused entry name takes a GNU long-name header; the real entries follow it.
+        entries.Insert(0, new ArchiveSurgery.Entry(new string('n', 300), TarEntryType.RegularFile, [1, 2, 3], null));
+        var rewritten = ArchiveSurgery.Build(entries, TarEntryFormat.Gnu);
 
-                writer.WriteEntry(copy);
-            }
-        }
-
-        var contents = await ReadAsync(rewritten.ToArray());
+        var contents = await ReadAsync(rewritten);
 
         Assert.That(contents.DockerManifests, Has.Count.EqualTo(1));
     }
@@ -91,7 +60,7 @@ public sealed class FileSafetyTests
     [Test]
     public void SparseFiles_PlainArchiveMostlyHoles_Refused()
     {
-        var holes = new FileStatus(0x81A4, 1, 1, 1L << 30, Blocks: 2048, 0);
+        var holes = new FileStat(0x81A4, 1, 1, 1L << 30, Blocks: 2048, 0);
         var dense = holes with { Blocks = (1L << 30) / 512 };
 
         Assert.That(() => SparseFiles.ThrowIfSparse(holes, CompressionKind.None), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("sparse file"));

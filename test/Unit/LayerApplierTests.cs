@@ -1,3 +1,4 @@
+using System.Formats.Tar;
 using Imageimportd.Tests.Fakes;
 using Imageimportd.Tests.Harness;
 using Imageimportd.Unpack.Direct;
@@ -33,8 +34,8 @@ public sealed class LayerApplierTests
     [Test]
     public async Task Apply_EveryFileType_KeepsWhatTheEntrySays()
     {
-        var tar = new LayerTar()
-            .Dir("d", (UnixFileMode)0x3ED, uid: 7, gid: 8, mtime: "1600000000.1234567")
+        var tar = new TarBuilder(TarEntryFormat.Pax)
+            .Directory("d", (UnixFileMode)0x3ED, uid: 7, gid: 8, mtime: 1600000000.1234567m)
             .File("d/suid", "x", (UnixFileMode)0x9ED, uid: 1, gid: 2, xattrs: new Dictionary<string, string> { ["user.note"] = "hello" })
             .File("d/sticky-setgid", "y", (UnixFileMode)0x5FF)
             .Symlink("d/link", "../d/suid")
@@ -59,14 +60,14 @@ public sealed class LayerApplierTests
         Assert.That(tree["null"], Does.StartWith("char mode=666").And.Contain("rdev=103"));
         Assert.That(tree["loop"], Does.StartWith("block mode=660"));
         Assert.That(new FileInfo(Path.Combine(_root, "big")).Length, Is.EqualTo(3 << 20));
-        Assert.That(tree["big"], Does.Contain($"mtime={LayerTar.DefaultTime.ToUnixTimeSeconds()}.000000000"));
+        Assert.That(tree["big"], Does.Contain($"mtime={TarBuilder.DefaultTime.ToUnixTimeSeconds()}.000000000"));
     }
 
     [Test]
     public async Task Apply_DotDotAndAbsoluteNames_ClampedAtTheRoot()
     {
         var before = SnapshotTree.Describe(_outside);
-        var tar = new LayerTar().File("../../outside/secret", "pwned").File("/outside/abs", "pwned").File("a/../../../../x", "clamped").ToArray();
+        var tar = new TarBuilder(TarEntryFormat.Pax).File("../../outside/secret", "pwned").File("/outside/abs", "pwned").File("a/../../../../x", "clamped").ToArray();
 
         await Apply(tar, WhiteoutStyle.Remove);
 
@@ -80,12 +81,12 @@ public sealed class LayerApplierTests
     public async Task Apply_WriteThroughSymlinkToOutside_LandsInsideTheRoot()
     {
         var before = SnapshotTree.Describe(_outside);
-        var tar = new LayerTar()
+        var tar = new TarBuilder(TarEntryFormat.Pax)
             .Symlink("abs", _outside)
             .Symlink("rel", "../../../../outside")
             .File("abs/secret", "pwned")
             .File("rel/secret", "pwned too")
-            .Dir("abs", (UnixFileMode)0x1FF)
+            .Directory("abs", (UnixFileMode)0x1FF)
             .ToArray();
 
         await Apply(tar, WhiteoutStyle.Remove);
@@ -100,7 +101,7 @@ public sealed class LayerApplierTests
     public async Task Apply_SymlinkLastComponentThenFile_ReplacesTheLink()
     {
         var before = SnapshotTree.Describe(_outside);
-        var tar = new LayerTar().Symlink("f", Path.Combine(_outside, "secret")).File("f", "mine", (UnixFileMode)0x1FF).ToArray();
+        var tar = new TarBuilder(TarEntryFormat.Pax).Symlink("f", Path.Combine(_outside, "secret")).File("f", "mine", (UnixFileMode)0x1FF).ToArray();
 
         await Apply(tar, WhiteoutStyle.Remove);
 
@@ -112,7 +113,7 @@ public sealed class LayerApplierTests
     public void Apply_HardlinkToOutside_RefusedAndNothingOutsideChanges()
     {
         var before = SnapshotTree.Describe(_outside);
-        var tar = new LayerTar().HardLink("h", "../../outside/secret").ToArray();
+        var tar = new TarBuilder(TarEntryFormat.Pax).HardLink("h", "../../outside/secret").ToArray();
 
         Assert.That(async () => await Apply(tar, WhiteoutStyle.Remove), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("refused"));
         Assert.That(SnapshotTree.Differences(before, SnapshotTree.Describe(_outside)), Is.Empty);
@@ -122,7 +123,7 @@ public sealed class LayerApplierTests
     public async Task Apply_HardlinkToSymlinkToOutside_LinksTheSymlinkAndChangesNothingOutside()
     {
         var before = SnapshotTree.Describe(_outside);
-        var tar = new LayerTar().Symlink("s", Path.Combine(_outside, "secret")).HardLink("h", "s").ToArray();
+        var tar = new TarBuilder(TarEntryFormat.Pax).Symlink("s", Path.Combine(_outside, "secret")).HardLink("h", "s").ToArray();
 
         await Apply(tar, WhiteoutStyle.Remove);
 
@@ -134,7 +135,7 @@ public sealed class LayerApplierTests
     [TestCase(".wh.")]
     public void Apply_WhiteoutNamingItsParent_Refused(string name)
     {
-        var tar = new LayerTar().Dir("d").File("d/" + name, "").ToArray();
+        var tar = new TarBuilder(TarEntryFormat.Pax).Directory("d").File("d/" + name, "").ToArray();
 
         Assert.That(async () => await Apply(tar, WhiteoutStyle.Remove), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("invalid whiteout"));
     }
@@ -142,9 +143,9 @@ public sealed class LayerApplierTests
     [Test]
     public async Task Apply_WhiteoutsOnPlainDirectory_DeleteAndEmpty()
     {
-        await Apply(new LayerTar().Dir("a").File("a/gone", "1").File("a/kept", "2").Dir("o").File("o/old", "3").Dir("o/sub").ToArray(), WhiteoutStyle.Remove);
+        await Apply(new TarBuilder(TarEntryFormat.Pax).Directory("a").File("a/gone", "1").File("a/kept", "2").Directory("o").File("o/old", "3").Directory("o/sub").ToArray(), WhiteoutStyle.Remove);
 
-        await Apply(new LayerTar().Dir("a").Whiteout("a/gone").Dir("o").Opaque("o").File("o/new", "4").ToArray(), WhiteoutStyle.Remove);
+        await Apply(new TarBuilder(TarEntryFormat.Pax).Directory("a").Whiteout("a/gone").Directory("o").Opaque("o").File("o/new", "4").ToArray(), WhiteoutStyle.Remove);
 
         Assert.That(Directory.EnumerateFileSystemEntries(Path.Combine(_root, "a")).Select(Path.GetFileName), Is.EquivalentTo(new[] { "kept" }));
         Assert.That(Directory.EnumerateFileSystemEntries(Path.Combine(_root, "o")).Select(Path.GetFileName), Is.EquivalentTo(new[] { "new" }));
@@ -153,7 +154,7 @@ public sealed class LayerApplierTests
     [Test]
     public async Task Apply_WhiteoutsOnOverlayUpper_BecomeDeviceAndOpaqueXattr()
     {
-        await Apply(new LayerTar().Dir("a").Whiteout("a/gone").Dir("o").Opaque("o").ToArray(), WhiteoutStyle.Overlay);
+        await Apply(new TarBuilder(TarEntryFormat.Pax).Directory("a").Whiteout("a/gone").Directory("o").Opaque("o").ToArray(), WhiteoutStyle.Overlay);
 
         var tree = SnapshotTree.Describe(_root, SnapshotTree.WrittenMtimes);
         Assert.That(tree["a/gone"], Does.StartWith("char mode=0 owner=0:0").And.Contain("rdev=0"));
@@ -167,7 +168,7 @@ public sealed class LayerApplierTests
         var lower = _dir.Combine("lower");
         Directory.CreateDirectory(lower);
         File.WriteAllText(Path.Combine(lower, "f"), "lower");
-        var tar = new LayerTar().HardLink("h", "f").ToArray();
+        var tar = new TarBuilder(TarEntryFormat.Pax).HardLink("h", "f").ToArray();
 
         var apply = () => new LayerApplier(new LayerTarget(_root, WhiteoutStyle.Overlay, [lower])).ApplyAsync(new MemoryStream(tar), CancellationToken.None);
 
@@ -178,7 +179,7 @@ public sealed class LayerApplierTests
     [Test]
     public void Apply_OverlayWhiteoutOfPathWrittenInSameLayer_RefusedAsContainerdDoes()
     {
-        var tar = new LayerTar().Dir("d").Whiteout("d").ToArray();
+        var tar = new TarBuilder(TarEntryFormat.Pax).Directory("d").Whiteout("d").ToArray();
 
         Assert.That(async () => await Apply(tar, WhiteoutStyle.Overlay), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("mknod"));
     }
@@ -186,7 +187,7 @@ public sealed class LayerApplierTests
     [Test]
     public async Task Apply_DirectoryMtime_SetAfterItsContents()
     {
-        await Apply(new LayerTar().Dir("d", mtime: "1000.5").File("d/f", "x").Dir("d/e", mtime: "2000").File("d/e/g", "y").ToArray(), WhiteoutStyle.Remove);
+        await Apply(new TarBuilder(TarEntryFormat.Pax).Directory("d", mtime: 1000.5m).File("d/f", "x").Directory("d/e", mtime: 2000m).File("d/e/g", "y").ToArray(), WhiteoutStyle.Remove);
 
         var tree = SnapshotTree.Describe(_root);
         Assert.That(tree["d"], Does.Contain("mtime=1000.500000000"));
@@ -196,7 +197,7 @@ public sealed class LayerApplierTests
     [Test]
     public void Apply_TrustedXattrFromArchive_Skipped()
     {
-        var tar = new LayerTar().File("f", "x", xattrs: new Dictionary<string, string> { ["trusted.overlay.opaque"] = "y" }).ToArray();
+        var tar = new TarBuilder(TarEntryFormat.Pax).File("f", "x", xattrs: new Dictionary<string, string> { ["trusted.overlay.opaque"] = "y" }).ToArray();
 
         Assert.That(async () => await Apply(tar, WhiteoutStyle.Remove), Throws.Nothing);
         Assert.That(PosixFs.ListXattrs(Path.Combine(_root, "f")), Has.None.StartsWith("trusted."));

@@ -1,7 +1,7 @@
 namespace Imageimportd.Scan;
 
-/// <summary>What statx(2) says about one file: its type, identity, sizes and mtime.</summary>
-public readonly record struct FileStatus(uint Mode, ulong Device, ulong Inode, long Size, long Blocks, long MtimeNanoseconds)
+/// <summary>A stat result: what statx(2) says about one file (its type, identity, sizes and times).</summary>
+public readonly record struct FileStat(uint Mode, ulong Device, ulong Inode, long Size, long Blocks, long MtimeNanoseconds)
 {
     private const uint TypeMask = 0xF000;
 
