@@ -9,8 +9,11 @@ namespace Imageimportd.Tests.Harness;
 /// </summary>
 public static class GnuTarLayers
 {
-    /// <summary>GNU tar's sparse encodings: "gnu" (old GNU type 'S' headers), and PAX versions 0.0, 0.1 and 1.0.</summary>
-    public static readonly string[] SparseFormats = ["gnu", "0.0", "0.1", "1.0"];
+    /// <summary>GNU tar's PAX sparse encodings (<c>--format=posix --sparse-version=V</c>), which Go reads as regular files.</summary>
+    public static readonly string[] SparseFormats = ["0.0", "0.1", "1.0"];
+
+    /// <summary>GNU tar's default (<c>--format=gnu</c>) sparse encoding: old GNU type 'S' headers, which containerd refuses.</summary>
+    public const string OldGnuSparse = "gnu";
 
     /// <summary>
     /// A v2 file capability (VFS_CAP_REVISION_2, effective): cap_setgid, cap_setuid, cap_net_bind_service,
@@ -31,7 +34,10 @@ public static class GnuTarLayers
         ("dense", 20000, [(0, 20000)]),
     ];
 
-    /// <summary>GNU tar of a directory <c>sparse-FORMAT</c> holding <see cref="SparseFiles"/>, written with <c>--sparse</c>.</summary>
+    /// <summary>
+    /// GNU tar of a directory <c>sparse-FORMAT</c> holding <see cref="SparseFiles"/>, written with <c>--sparse</c>;
+    /// FORMAT is one of <see cref="SparseFormats"/> or <see cref="OldGnuSparse"/>.
+    /// </summary>
     public static async Task<byte[]> SparseAsync(string workDir, string format, CancellationToken cancellationToken = default)
     {
         var src = Path.Combine(workDir, "src-sparse-" + format);

@@ -1,6 +1,6 @@
 using Imageimportd.Tests.Fakes;
-using Imageimportd.Tests.Integration;
 using Imageimportd.Tests.Harness;
+using Imageimportd.Tests.Integration;
 using Imageimportd.Unpack.Direct;
 using NUnit.Framework;
 
@@ -251,6 +251,14 @@ public sealed class LayerApplierTests
         }
 
         static string Describe(string path) => SnapshotTree.Describe(Path.GetDirectoryName(path)!)[Path.GetFileName(path)];
+    }
+
+    [Test]
+    public async Task Apply_OldGnuSparseEntry_RefusedAsContainerdRefusesIt()
+    {
+        var tar = await GnuTarLayers.SparseAsync(_dir.Path, GnuTarLayers.OldGnuSparse).Bounded(60);
+
+        Assert.That(async () => await Apply(tar, WhiteoutStyle.Overlay), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("old GNU sparse entry (type 'S')"));
     }
 
     [TestCase("0,10,5,10", 2, TestName = "Apply_SparseRegionsOverlapping_Refused")]

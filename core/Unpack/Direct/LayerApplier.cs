@@ -150,6 +150,12 @@ public sealed class LayerApplier(LayerTarget target)
                 Create(path, "symlink", () => PosixFs.TrySymlink(entry.LinkName, path));
                 _parents.Clear();
                 break;
+            case LayerTarEntry.OldGnuSparse:
+                // Go's archive/tar expands PAX sparse files into regular ones but leaves old GNU sparse headers typed
+                // 'S', and containerd's applier fails on them ("unhandled tar header type 83"). A snapshot containerd
+                // cannot make is not made here either: the same image must unpack the same way on every path.
+                throw new InvalidDataException(
+                    $"layer entry {entry.Name}: old GNU sparse entry (type 'S'), which containerd's applier refuses as well (unhandled tar header type 83); write the layer with PAX sparse headers (tar --format=posix)");
             default:
                 throw new InvalidDataException($"layer entry {entry.Name}: unhandled tar entry type {(char)entry.Type}");
         }

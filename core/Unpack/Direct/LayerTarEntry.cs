@@ -16,6 +16,9 @@ internal sealed class LayerTarEntry
     public const byte Fifo = (byte)'6';
     public const byte GlobalHeader = (byte)'g';
 
+    /// <summary>Old GNU sparse file: read (<see cref="Sparse"/>), but Go leaves it this type and containerd refuses it.</summary>
+    public const byte OldGnuSparse = (byte)'S';
+
     /// <summary>The type flag; '\0' (old regular file) already became <see cref="Regular"/> or <see cref="Directory"/>.</summary>
     public byte Type { get; init; }
 
@@ -45,7 +48,7 @@ internal sealed class LayerTarEntry
     public IReadOnlyList<KeyValuePair<string, byte[]>> Xattrs { get; init; } = [];
 
     /// <summary>
-    /// For a GNU sparse file (old GNU 'S', PAX 0.0/0.1/1.0), the data regions in order: the stored data fills them one
+    /// For a GNU sparse file (PAX 0.0/0.1/1.0, or old GNU <see cref="OldGnuSparse"/>), the data regions in order: the stored data fills them one
     /// after the other and everything else up to <see cref="Size"/> is a hole. Null for a plain file.
     /// </summary>
     public IReadOnlyList<(long Offset, long Length)>? Sparse { get; init; }

@@ -238,7 +238,7 @@ internal sealed class LayerTarReader
         _padding = (Block - (_remaining % Block)) % Block;
 
         IReadOnlyList<(long, long)>? sparse = null;
-        if (type == (byte)'S')
+        if (type == LayerTarEntry.OldGnuSparse)
         {
             if (format != TarFormat.Gnu)
             {
@@ -271,7 +271,9 @@ internal sealed class LayerTarReader
             }
 
             CheckSparse(name, sparse, size, _remaining);
-            type = LayerTarEntry.Regular;
+
+            // PAX sparse files are regular files to Go; an old GNU one keeps type 'S' (which containerd refuses).
+            type = type == LayerTarEntry.OldGnuSparse ? type : LayerTarEntry.Regular;
         }
 
         return new LayerTarEntry
