@@ -42,9 +42,9 @@ internal sealed class CommonOptions
 
     public Option<string> UnpackVia { get; } = new Option<string>("--unpack-via")
     {
-        Description = "who writes layers into snapshots: diff (containerd's Diff service), direct (this process, as root on the node), auto (direct when the snapshot is reachable)",
-        DefaultValueFactory = _ => "diff",
-        HelpName = "diff|direct|auto",
+        Description = "who writes layers into snapshots: auto (this process when the snapshot's directory is reachable, else containerd's Diff service), direct (this process, as root on the node), diff (containerd's Diff service)",
+        DefaultValueFactory = _ => "auto",
+        HelpName = "auto|direct|diff",
     }.AcceptOnlyFromAmong("diff", "direct", "auto");
 
     public Option<string> Snapshotter { get; } = new("--snapshotter")
@@ -132,8 +132,8 @@ internal sealed class CommonOptions
         UnpackVia = parse.GetValue(UnpackVia) switch
         {
             "direct" => Imageimportd.Unpack.Direct.UnpackVia.Direct,
-            "auto" => Imageimportd.Unpack.Direct.UnpackVia.Auto,
-            _ => Imageimportd.Unpack.Direct.UnpackVia.Diff,
+            "diff" => Imageimportd.Unpack.Direct.UnpackVia.Diff,
+            _ => Imageimportd.Unpack.Direct.UnpackVia.Auto,
         },
         Snapshotter = parse.GetValue(Snapshotter)!,
         Pin = !parse.GetValue(NoPin),

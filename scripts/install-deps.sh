@@ -9,6 +9,7 @@ readonly REQUIREMENTS=(
     "containerd containerd"
     "ctr containerd"
     "runc runc"
+    "dpkg:busybox-static busybox-static"
     "skopeo skopeo"
     "umoci umoci"
     "docker-registry docker-registry"

@@ -16,8 +16,8 @@ public sealed record ImportOptions
 
     public string Snapshotter { get; init; } = "overlayfs";
 
-    /// <summary>Who writes layers into snapshots: containerd's Diff service (the default for now), or this process.</summary>
-    public UnpackVia UnpackVia { get; init; } = UnpackVia.Diff;
+    /// <summary>Who writes layers into snapshots: this process where it can reach the snapshot (the default), or containerd's Diff service.</summary>
+    public UnpackVia UnpackVia { get; init; } = UnpackVia.Auto;
 
     /// <summary>Where <see cref="UnpackVia.Auto"/> reports which way it unpacks and why.</summary>
     public Action<string>? UnpackViaReport { get; init; }

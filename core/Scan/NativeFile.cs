@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using Imageimportd.Native;
 
 namespace Imageimportd.Scan;
 
@@ -9,20 +10,12 @@ namespace Imageimportd.Scan;
 /// </summary>
 internal static partial class NativeFile
 {
-    public const int ENOENT = 2;
-    public const int EACCES = 13;
-    public const int ENAMETOOLONG = 36;
-    public const int ELOOP = 40;
+    public const int ENOENT = Libc.ENOENT;
+    public const int EACCES = Libc.EACCES;
+    public const int ENAMETOOLONG = Libc.ENAMETOOLONG;
+    public const int ELOOP = Libc.ELOOP;
 
-    private const int AtFdCwd = -100;
-    private const int AtSymlinkNoFollow = 0x100;
-    private const int AtEmptyPath = 0x1000;
     private const uint StatxBasicStats = 0x7FF;
-    private const int ORdOnly = 0;
-    private const int ONoCtty = 0x100;
-    private const int ONonBlock = 0x800;
-    private const int ONoFollow = 0x20000;
-    private const int OCloExec = 0x80000;
     private const int FGetFl = 3;
     private const int FSetFl = 4;
 
@@ -30,7 +23,7 @@ internal static partial class NativeFile
     public static FileStat? Stat(string path, bool follow, out int errno)
     {
         var buffer = new byte[256];
-        var rc = Statx(AtFdCwd, NativePath.Encode(path), follow ? 0 : AtSymlinkNoFollow, StatxBasicStats, buffer);
+        var rc = Statx(Libc.AtFdCwd, NativePath.Encode(path), follow ? 0 : Libc.AtSymlinkNoFollow, StatxBasicStats, buffer);
         errno = rc == 0 ? 0 : Marshal.GetLastPInvokeError();
         return rc == 0 ? Parse(buffer) : null;
     }
@@ -39,7 +32,7 @@ internal static partial class NativeFile
     public static FileStat? Stat(SafeHandle fd, out int errno)
     {
         var buffer = new byte[256];
-        var rc = StatxFd(fd, [0], AtEmptyPath, StatxBasicStats, buffer);
+        var rc = StatxFd(fd, [0], Libc.AtEmptyPath, StatxBasicStats, buffer);
         errno = rc == 0 ? 0 : Marshal.GetLastPInvokeError();
         return rc == 0 ? Parse(buffer) : null;
     }
@@ -50,7 +43,7 @@ internal static partial class NativeFile
     /// </summary>
     public static int OpenNonBlocking(string path, out int errno, bool noFollow = false)
     {
-        var fd = Open(NativePath.Encode(path), ORdOnly | ONonBlock | ONoCtty | OCloExec | (noFollow ? ONoFollow : 0));
+        var fd = Libc.Open(NativePath.Encode(path), Libc.ORdOnly | Libc.ONonBlock | Libc.ONoCtty | Libc.OCloExec | (noFollow ? Libc.ONoFollow : 0), 0);
         errno = fd >= 0 ? 0 : Marshal.GetLastPInvokeError();
         return fd;
     }
@@ -59,7 +52,7 @@ internal static partial class NativeFile
     public static bool ClearNonBlocking(SafeHandle fd)
     {
         var flags = Fcntl(fd, FGetFl, 0);
-        return flags >= 0 && ((flags & ONonBlock) == 0 || Fcntl(fd, FSetFl, flags & ~ONonBlock) == 0);
+        return flags >= 0 && ((flags & Libc.ONonBlock) == 0 || Fcntl(fd, FSetFl, flags & ~Libc.ONonBlock) == 0);
     }
 
     /// <summary>The file system type magic (<c>f_type</c> of fstatfs), or null when unknown.</summary>
@@ -154,9 +147,6 @@ internal static partial class NativeFile
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true)]
     private static partial int StatxFd(SafeHandle dirfd, byte[] path, int flags, uint mask, [Out] byte[] buffer);
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true)]
-    private static partial int Open(byte[] path, int flags);
 
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     private static partial int Fcntl(SafeHandle fd, int command, int argument);

@@ -34,6 +34,45 @@ public sealed class DirectApplyParityTests
         await AssertSameUnpackAsync(archive, image.ConfigDigest.Value, layers: 3);
     }
 
+    /// <summary>
+    /// Layers GNU tar wrote: a file with a binary <c>security.capability</c> (and a binary user xattr), then sparse
+    /// files in each of GNU tar's PAX sparse encodings (0.0, 0.1, 1.0), one layer each.
+    /// </summary>
+    [Test]
+    public async Task DirectApply_GnuTarCapabilityAndSparseLayers_SameSnapshotsAsDiffService()
+    {
+        var layers = new List<TestLayer> { ImageBuilder.FromTar(await GnuTarLayers.CapabilityAsync(_dir.Path).Bounded(60), gzip: true) };
+        foreach (var format in GnuTarLayers.SparseFormats)
+        {
+            layers.Add(ImageBuilder.FromTar(await GnuTarLayers.SparseAsync(_dir.Path, format).Bounded(60), gzip: true));
+        }
+
+        var image = ImageBuilder.Image(Platform.Host, layers, diffIds: null);
+        var archive = _dir.Write("gnutar.tar", new OciLayoutBuilder().Add(image, refName: "docker.io/library/gnutar:1").Build());
+
+        await AssertSameUnpackAsync(archive, image.ConfigDigest.Value, layers: layers.Count);
+    }
+
+    /// <summary>GNU tar's default sparse headers (old GNU 'S'): containerd's applier refuses them, and so does direct apply.</summary>
+    [Test]
+    public async Task DirectApply_OldGnuSparseLayer_RefusedLikeDiffService()
+    {
+        var containerd = await SharedContainerd.GetAsync().Bounded();
+        var layer = ImageBuilder.FromTar(await GnuTarLayers.SparseAsync(_dir.Path, GnuTarLayers.OldGnuSparse).Bounded(60), gzip: true);
+        var archive = _dir.Write("oldgnu.tar", new OciLayoutBuilder().Add(ImageBuilder.Image(Platform.Host, [layer], diffIds: null), refName: "docker.io/library/oldgnu:1").Build());
+        var nsDiff = SharedContainerd.NewNamespace("oldgnu-diff");
+        var nsDirect = SharedContainerd.NewNamespace("oldgnu-direct");
+
+        var viaDiff = await ImageimportdCli.RunAsync(containerd, nsDiff, "import-once", "--unpack-via", "diff", archive).Bounded(300);
+        var viaDirect = await ImageimportdCli.RunAsync(containerd, nsDirect, "import-once", "--unpack-via", "direct", archive).Bounded(300);
+
+        Assert.That(viaDiff.ExitCode, Is.Not.EqualTo(0), viaDiff.Output);
+        Assert.That(viaDiff.Output, Does.Contain("unhandled tar header type 83"));
+        Assert.That(viaDirect.ExitCode, Is.Not.EqualTo(0), viaDirect.Output);
+        Assert.That(viaDirect.Output, Does.Contain("old GNU sparse entry"));
+        Assert.That(await containerd.CtrFor(nsDirect).SnapshotsAsync().Bounded(), Is.Empty, "the refused layer's snapshot is removed");
+    }
+
     [Test]
     public async Task DirectApply_ToolDockerArchive_SameSnapshotsAsDiffService()
     {

@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using Imageimportd.Tests.Fakes;
 using Imageimportd.Tests.Harness;
+using Imageimportd.Tests.Integration;
 using Imageimportd.Unpack.Direct;
 using NUnit.Framework;
 
@@ -201,6 +202,101 @@ public sealed class LayerApplierTests
 
         Assert.That(async () => await Apply(tar, WhiteoutStyle.Remove), Throws.Nothing);
         Assert.That(PosixFs.ListXattrs(Path.Combine(_root, "f")), Has.None.StartsWith("trusted."));
+    }
+
+    [Test]
+    public async Task Apply_GnuTarBinaryXattrs_CarriedByteExact()
+    {
+        var tar = await GnuTarLayers.CapabilityAsync(_dir.Path).Bounded(60);
+
+        await Apply(tar, WhiteoutStyle.Overlay);
+
+        var file = Path.Combine(_root, "caps", "ping");
+        Assert.That(PosixFs.GetXattr(file, "security.capability"), Is.EqualTo(GnuTarLayers.Capability));
+        Assert.That(PosixFs.GetXattr(file, "user.binary"), Is.EqualTo(GnuTarLayers.BinaryUserValue));
+    }
+
+    [Test]
+    public async Task Apply_PaxXattrValueWithNulAndInvalidUtf8_CarriedByteExact()
+    {
+        byte[] value = [0x00, 0xFF, 0xC0, 0x0A, 0x3D, 0x00];
+        var tar = new RawTar().Pax(("SCHILY.xattr.user.raw", value), ("SCHILY.xattr.user.empty", [])).File("f", "x"u8.ToArray()).ToArray();
+
+        await Apply(tar, WhiteoutStyle.Remove);
+
+        Assert.That(PosixFs.GetXattr(Path.Combine(_root, "f"), "user.raw"), Is.EqualTo(value));
+        Assert.That(PosixFs.GetXattr(Path.Combine(_root, "f"), "user.empty"), Is.Empty);
+    }
+
+    [TestCaseSource(typeof(GnuTarLayers), nameof(GnuTarLayers.SparseFormats))]
+    public async Task Apply_GnuTarSparseFile_SameBytesAndHolesStayHoles(string format)
+    {
+        var tar = await GnuTarLayers.SparseAsync(_dir.Path, format).Bounded(60);
+        Assert.That(tar.Length, Is.LessThan(4 << 20), "GNU tar wrote the files sparse");
+
+        await Apply(tar, WhiteoutStyle.Overlay);
+
+        foreach (var (name, length, data) in GnuTarLayers.SparseFiles)
+        {
+            var path = Path.Combine(_root, "sparse-" + format, name);
+            var expected = new byte[length];
+            foreach (var (offset, count) in data)
+            {
+                GnuTarLayers.Pattern(offset, count).CopyTo(expected, offset);
+            }
+
+            Assert.That(File.ReadAllBytes(path).AsSpan().SequenceEqual(expected), $"{name}: content");
+            var status = Imageimportd.Scan.NativeFile.Stat(path, follow: false, out _)!.Value;
+            Assert.That(status.AllocatedBytes, Is.LessThan((data.Sum(d => (long)d.Length) * 2) + (1 << 20)), $"{name}: holes written as holes");
+            Assert.That(Describe(path), Does.Contain("mtime=1650000000.000000000"));
+        }
+
+        static string Describe(string path) => SnapshotTree.Describe(Path.GetDirectoryName(path)!)[Path.GetFileName(path)];
+    }
+
+    [Test]
+    public async Task Apply_OldGnuSparseEntry_RefusedAsContainerdRefusesIt()
+    {
+        var tar = await GnuTarLayers.SparseAsync(_dir.Path, GnuTarLayers.OldGnuSparse).Bounded(60);
+
+        Assert.That(async () => await Apply(tar, WhiteoutStyle.Overlay), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("old GNU sparse entry (type 'S')"));
+    }
+
+    [TestCase("0,10,5,10", 2, TestName = "Apply_SparseRegionsOverlapping_Refused")]
+    [TestCase("0,10,100,10", 2, TestName = "Apply_SparseRegionBeyondRealSize_Refused")]
+    [TestCase("0,5", 1, TestName = "Apply_SparseRegionsNotMatchingStoredData_Refused")]
+    [TestCase("0,10", 2, TestName = "Apply_SparseMapNotMatchingNumblocks_Refused")]
+    public void Apply_HostileSparseMap_Refused(string map, int numblocks)
+    {
+        var tar = new RawTar()
+            .Pax(("GNU.sparse.major", "0"), ("GNU.sparse.minor", "1"), ("GNU.sparse.numblocks", numblocks.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                ("GNU.sparse.map", map), ("GNU.sparse.name", "s"), ("GNU.sparse.realsize", "50"))
+            .File("GNUSparseFile.0/s", new byte[20])
+            .ToArray();
+
+        Assert.That(async () => await Apply(tar, WhiteoutStyle.Remove), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("sparse"));
+        Assert.That(File.Exists(Path.Combine(_root, "s")), Is.False);
+    }
+
+    [Test]
+    public void Apply_PaxSparseFile_WritesAtOffsets()
+    {
+        var tar = new RawTar()
+            .Pax(("GNU.sparse.major", "0"), ("GNU.sparse.minor", "1"), ("GNU.sparse.numblocks", "2"), ("GNU.sparse.map", "3,2,10,3"), ("GNU.sparse.name", "s"), ("GNU.sparse.realsize", "20"))
+            .File("GNUSparseFile.0/s", "abcde"u8.ToArray())
+            .ToArray();
+
+        Assert.That(async () => await Apply(tar, WhiteoutStyle.Remove), Throws.Nothing);
+        Assert.That(File.ReadAllBytes(Path.Combine(_root, "s")), Is.EqualTo("\0\0\0ab\0\0\0\0\0cde\0\0\0\0\0\0\0"u8.ToArray()));
+    }
+
+    [Test]
+    public void Apply_CorruptHeaderChecksum_RefusedAsCorrupt()
+    {
+        var tar = new RawTar().File("f", "x"u8.ToArray()).ToArray();
+        tar[0] ^= 1;
+
+        Assert.That(async () => await Apply(tar, WhiteoutStyle.Remove), Throws.InstanceOf<InvalidDataException>().With.Message.Contains("checksum"));
     }
 
     private Task Apply(byte[] tar, WhiteoutStyle style) =>

@@ -1,21 +1,27 @@
+using System.Collections.Concurrent;
 using Imageimportd.Oci;
 
 namespace Imageimportd.Unpack.Direct;
 
 /// <summary>
-/// <c>--unpack-via auto</c>: applies directly when this process can write the snapshot's directory itself (root, and
-/// the directory the mounts name exists here: same host, containerd's root visible), else through containerd's Diff
-/// service. The choice is reported when it first changes, with the reason, not once per layer.
+/// <c>--unpack-via auto</c>: decides for each snapshot's mount set whether this process can write the snapshot's
+/// directory itself (root, a mount <see cref="LayerTarget"/> understands, its directories visible here: same host,
+/// containerd's root mounted) and applies directly if so, else through containerd's Diff service (a container without
+/// containerd's root, another snapshotter, a remote containerd). Which path it took and why is reported once per
+/// process for each kind of decision, not once per layer: the reason names the kind of mount, never the snapshot.
 /// </summary>
-public sealed class AutoDiffApplier(IDiffApplier diff, IDiffApplier direct, Action<string>? report) : IDiffApplier
+public sealed class AutoDiffApplier(IDiffApplier diff, IDiffApplier direct, Action<string>? report, ConcurrentDictionary<string, bool>? reported = null) : IDiffApplier
 {
-    private static string? _lastChoice;
+    // Process-wide, so a daemon importing file after file says it once, not once per import.
+    private static readonly ConcurrentDictionary<string, bool> ReportedInProcess = new(StringComparer.Ordinal);
+
+    private readonly ConcurrentDictionary<string, bool> _reported = reported ?? ReportedInProcess;
 
     public ValueTask<Descriptor> ApplyAsync(Descriptor layer, IReadOnlyList<Mount> mounts, CancellationToken cancellationToken)
     {
         var useDirect = CanApplyDirectly(mounts, out var reason);
         var choice = useDirect ? $"unpack via direct apply: {reason}" : $"unpack via containerd's Diff service: {reason}";
-        if (Interlocked.Exchange(ref _lastChoice, choice) != choice)
+        if (_reported.TryAdd(choice, true))
         {
             report?.Invoke(choice);
         }
@@ -23,7 +29,10 @@ public sealed class AutoDiffApplier(IDiffApplier diff, IDiffApplier direct, Acti
         return useDirect ? direct.ApplyAsync(layer, mounts, cancellationToken) : diff.ApplyAsync(layer, mounts, cancellationToken);
     }
 
-    /// <summary>True when <see cref="DirectDiffApplier"/> can write what <paramref name="mounts"/> describe from here.</summary>
+    /// <summary>
+    /// True when <see cref="DirectDiffApplier"/> can write what <paramref name="mounts"/> describe from here. The
+    /// reason is the same for every snapshot of one kind (it names no path), so it can be reported once.
+    /// </summary>
     public static bool CanApplyDirectly(IReadOnlyList<Mount> mounts, out string reason)
     {
         if (PosixFs.EffectiveUid != 0)
@@ -40,11 +49,11 @@ public sealed class AutoDiffApplier(IDiffApplier diff, IDiffApplier direct, Acti
 
         if (!Directory.Exists(target.Root) || target.Lowers.Any(l => !Directory.Exists(l)))
         {
-            reason = $"{kind} {target.Root} is not visible from this process";
+            reason = $"the snapshot's {kind} directories are not visible from this process (containerd's root is not mounted here, or containerd runs elsewhere)";
             return false;
         }
 
-        reason = $"{kind} {target.Root} is visible from this process";
+        reason = $"running as root and the snapshot's {kind} directories are visible from this process";
         return true;
     }
 }

@@ -1,7 +1,5 @@
-using System.Formats.Tar;
-using System.Globalization;
-using System.Text;
 using Imageimportd.Archive;
+using Imageimportd.Native;
 
 namespace Imageimportd.Unpack.Direct;
 
@@ -18,7 +16,9 @@ public sealed class LayerApplier(LayerTarget target)
 {
     private const string WhiteoutPrefix = ".wh.";
     private const string OpaqueMarker = ".wh..wh..opq";
-    private const string XattrPrefix = "SCHILY.xattr.";
+
+    // One pwrite per piece of the reader's buffer: as large as the buffer, so a big file costs few system calls.
+    private const int WriteChunk = 1 << 20;
 
     // Go's time.Unix(0, 1<<63-1): containerd clamps times outside [epoch, this] to the epoch.
     private static readonly long MaxSeconds = long.MaxValue / 1_000_000_000;
@@ -27,20 +27,23 @@ public sealed class LayerApplier(LayerTarget target)
     private readonly HashSet<string> _unpacked = new(StringComparer.Ordinal);
     private readonly List<(string Name, Times Times)> _dirs = [];
 
+    // Parent names already resolved and known to be directories. Valid until an entry plants a link or removes
+    // something (which can change where a name leads); cleared then. Spares a readlink per component per entry.
+    private readonly Dictionary<string, string> _parents = new(StringComparer.Ordinal);
+
     /// <summary>Applies the tar stream to its end-of-archive marker; the caller drains and hashes what follows.</summary>
     public async Task ApplyAsync(Stream tar, CancellationToken cancellationToken)
     {
-        using var reader = new TarReader(tar, leaveOpen: true);
-        var buffer = new byte[1 << 20];
+        var reader = new LayerTarReader(tar, WriteChunk);
         var entries = 0;
         while (true)
         {
-            TarEntry? entry;
+            LayerTarEntry? entry;
             try
             {
-                entry = await reader.GetNextEntryAsync(copyData: false, cancellationToken);
+                entry = await reader.NextAsync(cancellationToken);
             }
-            catch (Exception ex) when (ex is FormatException or EndOfStreamException or ArgumentException)
+            catch (InvalidDataException ex)
             {
                 throw new InvalidDataException($"corrupt layer tar after {entries} entries: {ex.Message}", ex);
             }
@@ -53,7 +56,7 @@ public sealed class LayerApplier(LayerTarget target)
             entries++;
             try
             {
-                await ApplyEntryAsync(entry, buffer, cancellationToken);
+                await ApplyEntryAsync(entry, reader, cancellationToken);
             }
             catch (IOException ex) when (RefusedByTheEntry(ex))
             {
@@ -72,40 +75,23 @@ public sealed class LayerApplier(LayerTarget target)
     /// through a non-directory) is the layer's fault, as containerd reports it; a full or failing disk is not.
     /// </summary>
     private static bool RefusedByTheEntry(IOException ex) =>
-        ex.HResult is 1 or 2 or 17 or 18 or 20 or 21 or 22 or 31 or 40; // EPERM ENOENT EEXIST EXDEV ENOTDIR EISDIR EINVAL EMLINK ELOOP
+        ex.HResult is Libc.EPERM or Libc.ENOENT or Libc.EEXIST or Libc.EXDEV or Libc.ENOTDIR or Libc.EISDIR or Libc.EINVAL or Libc.EMLINK or Libc.ELOOP;
 
-    private async Task ApplyEntryAsync(TarEntry entry, byte[] buffer, CancellationToken cancellationToken)
+    private async Task ApplyEntryAsync(LayerTarEntry entry, LayerTarReader reader, CancellationToken cancellationToken)
     {
-        if (entry.EntryType == TarEntryType.GlobalExtendedAttributes)
+        if (entry.Type == LayerTarEntry.GlobalHeader)
         {
             return;
         }
 
-        var type = entry.EntryType;
-        if (type == TarEntryType.V7RegularFile && entry.Name.EndsWith('/'))
-        {
-            type = TarEntryType.Directory;
-        }
-
-        var attributes = (entry as PaxTarEntry)?.ExtendedAttributes;
-        if (type == TarEntryType.SparseFile || attributes?.Keys.Any(k => k.StartsWith("GNU.sparse.", StringComparison.Ordinal)) == true)
-        {
-            throw new InvalidDataException($"layer entry {entry.Name}: GNU sparse tar entries are not supported by direct apply (use --unpack-via diff)");
-        }
-
         var name = GoPath.Clean(entry.Name);
-        var (parent, baseName) = RootedPath.ResolveParent(_root, name);
+        var (parent, baseName) = ResolveParent(name);
         if (baseName.Length == 0)
         {
             return; // containerd ignores an entry that resolves to the root
         }
 
         var path = parent + "/" + baseName;
-        if (parent != _root)
-        {
-            MakeParent(parent);
-        }
-
         if (baseName == OpaqueMarker)
         {
             Opaque(parent);
@@ -124,61 +110,71 @@ public sealed class LayerApplier(LayerTarget target)
             return;
         }
 
-        var existing = PosixFs.Lstat(path);
-        if (existing is { } e && !(e.IsDirectory && type == TarEntryType.Directory))
+        var mode = (uint)entry.Mode & 0xFFF;
+        var times = TimesOf(entry);
+        if (entry.IsRegular)
         {
-            Remove(path, e);
+            await WriteFileAsync(path, mode, times, entry, reader, cancellationToken);
+            _unpacked.Add(path);
+            return;
         }
 
-        var mode = (uint)entry.Mode & 0xFFF;
-        switch (type)
+        switch (entry.Type)
         {
-            case TarEntryType.Directory:
-                if (existing is not { IsDirectory: true })
+            case LayerTarEntry.Directory:
+                var errno = PosixFs.TryMkdir(path, 0x1C0);
+                if (errno == Libc.EEXIST && PosixFs.Lstat(path) is { } existing && !existing.IsDirectory)
                 {
-                    Directory.CreateDirectory(path);
-                    PosixFs.Chmod(path, mode);
+                    Remove(path, existing);
+                    errno = PosixFs.TryMkdir(path, 0x1C0);
                 }
 
+                PosixFs.Check(errno is Libc.EEXIST ? 0 : errno, "mkdir", path);
                 break;
-            case TarEntryType.RegularFile or TarEntryType.V7RegularFile:
-                await WriteFileAsync(path, mode, entry, buffer, cancellationToken);
-                break;
-            case TarEntryType.CharacterDevice or TarEntryType.BlockDevice or TarEntryType.Fifo:
-                var kind = type switch
+            case LayerTarEntry.CharDevice or LayerTarEntry.BlockDevice or LayerTarEntry.Fifo:
+                var kind = entry.Type switch
                 {
-                    TarEntryType.CharacterDevice => PosixFs.TypeChar,
-                    TarEntryType.BlockDevice => PosixFs.TypeBlock,
+                    LayerTarEntry.CharDevice => PosixFs.TypeChar,
+                    LayerTarEntry.BlockDevice => PosixFs.TypeBlock,
                     _ => PosixFs.TypeFifo,
                 };
-                var posix = (PosixTarEntry)entry;
-                PosixFs.Mknod(path, mode | kind, PosixFs.MakeDevice((uint)posix.DeviceMajor, (uint)posix.DeviceMinor));
+                var device = PosixFs.MakeDevice((uint)entry.DevMajor, (uint)entry.DevMinor);
+                Create(path, "mknod", () => PosixFs.TryMknod(path, mode | kind, device));
                 break;
-            case TarEntryType.HardLink:
-                PosixFs.Link(HardlinkTarget(entry.LinkName), path);
+            case LayerTarEntry.HardLink:
+                var linkTarget = HardlinkTarget(entry.LinkName);
+                Create(path, "link", () => PosixFs.TryLink(linkTarget, path));
+                _parents.Clear(); // a hard link to a symlink is a symlink
                 break;
-            case TarEntryType.SymbolicLink:
-                PosixFs.Symlink(entry.LinkName, path);
+            case LayerTarEntry.Symlink:
+                Create(path, "symlink", () => PosixFs.TrySymlink(entry.LinkName, path));
+                _parents.Clear();
                 break;
+            case LayerTarEntry.OldGnuSparse:
+                // Go's archive/tar expands PAX sparse files into regular ones but leaves old GNU sparse headers typed
+                // 'S', and containerd's applier fails on them ("unhandled tar header type 83"). A snapshot containerd
+                // cannot make is not made here either: the same image must unpack the same way on every path.
+                throw new InvalidDataException(
+                    $"layer entry {entry.Name}: old GNU sparse entry (type 'S'), which containerd's applier refuses as well (unhandled tar header type 83); write the layer with PAX sparse headers (tar --format=posix)");
             default:
-                throw new InvalidDataException($"layer entry {entry.Name}: unhandled tar entry type {(char)entry.EntryType}");
+                throw new InvalidDataException($"layer entry {entry.Name}: unhandled tar entry type {(char)entry.Type}");
         }
 
         PosixFs.Lchown(path, entry.Uid, entry.Gid);
-        if (attributes is not null)
+        var isDirectory = entry.Type == LayerTarEntry.Directory;
+        foreach (var (xattr, value) in entry.Xattrs)
         {
-            SetXattrs(path, entry.Name, attributes, type is TarEntryType.Directory or TarEntryType.RegularFile or TarEntryType.V7RegularFile);
+            SetXattr(path, xattr, value, isDirectory);
         }
 
         // chmod after lchown: lchown clears setuid/setgid.
-        if (type != TarEntryType.SymbolicLink && !(type == TarEntryType.HardLink && PosixFs.Lstat(path) is { IsSymlink: true }))
+        if (entry.Type != LayerTarEntry.Symlink && !(entry.Type == LayerTarEntry.HardLink && PosixFs.Lstat(path) is { IsSymlink: true }))
         {
             PosixFs.Chmod(path, mode);
         }
 
-        var times = TimesOf(entry);
         SetTimes(path, times);
-        if (type == TarEntryType.Directory)
+        if (isDirectory)
         {
             _dirs.Add((name, times));
         }
@@ -186,28 +182,99 @@ public sealed class LayerApplier(LayerTarget target)
         _unpacked.Add(path);
     }
 
-    private static async Task WriteFileAsync(string path, uint mode, TarEntry entry, byte[] buffer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="create"/> (returns an errno); where something is in the way, removes it first as containerd
+    /// does (RemoveAll, then create). Trying first spares an lstat for every entry of a fresh directory.
+    /// </summary>
+    private void Create(string path, string call, Func<int> create)
     {
-        using (var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        var errno = create();
+        if (errno == Libc.EEXIST && PosixFs.Lstat(path) is { } existing)
         {
-            if (entry.DataStream is { } data)
-            {
-                long offset = 0;
-                int n;
-                while ((n = await data.ReadAsync(buffer, cancellationToken)) > 0)
-                {
-                    await RandomAccess.WriteAsync(handle, buffer.AsMemory(0, n), offset, cancellationToken);
-                    offset += n;
-                }
-
-                if (offset != entry.Length)
-                {
-                    throw new InvalidDataException($"layer entry {entry.Name}: truncated after {offset} of {entry.Length} bytes");
-                }
-            }
+            Remove(path, existing);
+            errno = create();
         }
 
-        PosixFs.Chmod(path, mode);
+        PosixFs.Check(errno, call, path);
+    }
+
+    /// <summary>
+    /// A regular file through one descriptor: created (replacing what is there), data written at its offsets (a sparse
+    /// file's holes left as holes, its length set by ftruncate), then owner, xattrs, mode and times set on the open
+    /// descriptor in containerd's order (chown clears setuid and capabilities, so xattrs and mode come after it).
+    /// </summary>
+    private async Task WriteFileAsync(string path, uint mode, Times times, LayerTarEntry entry, LayerTarReader reader, CancellationToken cancellationToken)
+    {
+        var fd = -1;
+        Create(path, "open", () => PosixFs.TryCreateFile(path, out fd));
+        try
+        {
+            if (entry.Sparse is { } regions)
+            {
+                foreach (var (offset, length) in regions)
+                {
+                    await WriteDataAsync(fd, path, offset, length, reader, cancellationToken);
+                }
+
+                PosixFs.Truncate(fd, entry.Size, path);
+            }
+            else
+            {
+                await WriteDataAsync(fd, path, 0, reader.Remaining, reader, cancellationToken);
+            }
+
+            PosixFs.Fchown(fd, entry.Uid, entry.Gid, path);
+            foreach (var (xattr, value) in entry.Xattrs)
+            {
+                SetXattr(path, xattr, value, isFileOrDir: true, fd);
+            }
+
+            PosixFs.Fchmod(fd, mode, path);
+            PosixFs.Futimens(fd, times.AtimeSec, times.AtimeNsec, times.MtimeSec, times.MtimeNsec, path);
+        }
+        finally
+        {
+            PosixFs.Close(fd);
+        }
+    }
+
+    private static async Task WriteDataAsync(int fd, string path, long offset, long length, LayerTarReader reader, CancellationToken cancellationToken)
+    {
+        while (length > 0)
+        {
+            var piece = await reader.ReadAsync((int)Math.Min(length, WriteChunk), cancellationToken);
+            PosixFs.WriteAt(fd, piece.Span, offset, path);
+            offset += piece.Length;
+            length -= piece.Length;
+        }
+    }
+
+    /// <summary>
+    /// The cleaned name's parent (resolved inside the root, created if missing) and its last component (not followed).
+    /// </summary>
+    private (string Parent, string Base) ResolveParent(string name)
+    {
+        var clean = GoPath.Clean("/" + name);
+        var slash = clean.LastIndexOf('/');
+        var parentName = clean[..slash];
+        var baseName = clean[(slash + 1)..];
+        if (parentName.Length == 0)
+        {
+            return (_root, baseName);
+        }
+
+        if (!_parents.TryGetValue(parentName, out var parent))
+        {
+            parent = RootedPath.Resolve(_root, parentName);
+            if (parent != _root)
+            {
+                MakeParent(parent);
+            }
+
+            _parents[parentName] = parent;
+        }
+
+        return (parent, baseName);
     }
 
     /// <summary>The link target: its directory resolved in the root, its last component not followed (link(2) does not).</summary>
@@ -217,7 +284,7 @@ public sealed class LayerApplier(LayerTarget target)
         return baseName.Length == 0 ? _root : parent + "/" + baseName;
     }
 
-    private void Whiteout(string hidden, TarEntry entry)
+    private void Whiteout(string hidden, LayerTarEntry entry)
     {
         if (target.Whiteouts == WhiteoutStyle.Overlay)
         {
@@ -270,8 +337,9 @@ public sealed class LayerApplier(LayerTarget target)
         }
     }
 
-    private static void Remove(string path, FileStat st)
+    private void Remove(string path, FileStat st)
     {
+        _parents.Clear();
         if (st.IsDirectory)
         {
             // Recursive delete unlinks symlinks inside, never follows them.
@@ -335,47 +403,25 @@ public sealed class LayerApplier(LayerTarget target)
         }
     }
 
-    private static void SetXattrs(string path, string entryName, IReadOnlyDictionary<string, string> attributes, bool isFileOrDir)
+    /// <summary>
+    /// One <c>SCHILY.xattr.*</c> record, its value the exact bytes of the PAX record (binary for security.capability).
+    /// trusted.* is skipped: containerd will not set admin attributes from an archive and goes on.
+    /// </summary>
+    private static void SetXattr(string path, string xattr, byte[] value, bool isFileOrDir, int fd = -1)
     {
-        foreach (var (key, value) in attributes)
+        if (!xattr.StartsWith("trusted.", StringComparison.Ordinal))
         {
-            if (!key.StartsWith(XattrPrefix, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var xattr = key[XattrPrefix.Length..];
-            if (xattr.StartsWith("trusted.", StringComparison.Ordinal))
-            {
-                continue; // containerd refuses to set admin attributes from an archive and goes on
-            }
-
-            if (value.Contains('\uFFFD'))
-            {
-                // The tar reader decodes PAX values as UTF-8; a binary value (security.capability) would be corrupted.
-                throw new InvalidDataException($"layer entry {entryName}: xattr {xattr} has a binary value, which direct apply cannot carry yet (use --unpack-via diff)");
-            }
-
-            PosixFs.TrySetXattr(path, xattr, Encoding.UTF8.GetBytes(value), isFileOrDir);
+            PosixFs.TrySetXattr(path, xattr, value, isFileOrDir, fd);
         }
     }
 
     private static void SetTimes(string path, Times t) => PosixFs.SetTimes(path, t.AtimeSec, t.AtimeNsec, t.MtimeSec, t.MtimeNsec);
 
     /// <summary>containerd's times: mtime as the header says, atime the later of atime and mtime, both clamped.</summary>
-    private static Times TimesOf(TarEntry entry)
+    private static Times TimesOf(LayerTarEntry entry)
     {
-        var attributes = (entry as PaxTarEntry)?.ExtendedAttributes;
-        var mtime = attributes is not null && attributes.TryGetValue("mtime", out var m) && ParsePaxTime(m) is { } pm
-            ? pm
-            : FromOffset(entry.ModificationTime);
-        (long, long)? atime = attributes is not null && attributes.TryGetValue("atime", out var a) ? ParsePaxTime(a) : null;
-        if (atime is null && entry is GnuTarEntry gnu && gnu.AccessTime != default)
-        {
-            atime = FromOffset(gnu.AccessTime);
-        }
-
-        var latest = atime is { } at && (at.Item1 > mtime.Item1 || (at.Item1 == mtime.Item1 && at.Item2 > mtime.Item2)) ? at : mtime;
+        var mtime = entry.Mtime;
+        var latest = entry.Atime is { } at && (at.Sec > mtime.Sec || (at.Sec == mtime.Sec && at.Nsec > mtime.Nsec)) ? at : mtime;
         var (ms, mn) = Bound(mtime);
         var (@as, an) = Bound(latest);
         return new Times(@as, an, ms, mn);
@@ -383,40 +429,6 @@ public sealed class LayerApplier(LayerTarget target)
 
     private static (long, long) Bound((long Sec, long Nsec) t) =>
         t.Sec < 0 || t.Sec > MaxSeconds || (t.Sec == MaxSeconds && t.Nsec > long.MaxValue % 1_000_000_000) ? (0, 0) : t;
-
-    private static (long, long) FromOffset(DateTimeOffset time)
-    {
-        var ticks = time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
-        var sec = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out var rem);
-        if (rem < 0)
-        {
-            sec--;
-            rem += TimeSpan.TicksPerSecond;
-        }
-
-        return (sec, rem * 100);
-    }
-
-    /// <summary>A PAX time, "seconds[.fraction]", to the nanosecond (the tar reader's DateTimeOffset keeps 100 ns).</summary>
-    private static (long, long)? ParsePaxTime(string text)
-    {
-        var dot = text.IndexOf('.', StringComparison.Ordinal);
-        var whole = dot < 0 ? text : text[..dot];
-        var fraction = dot < 0 ? "" : text[(dot + 1)..];
-        if (!long.TryParse(whole, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var sec) || !fraction.All(char.IsAsciiDigit))
-        {
-            return null;
-        }
-
-        var nsec = fraction.Length == 0 ? 0 : long.Parse(fraction.PadRight(9, '0')[..9], CultureInfo.InvariantCulture);
-        if (whole.StartsWith('-') && nsec != 0)
-        {
-            sec--;
-            nsec = 1_000_000_000 - nsec;
-        }
-
-        return (sec, nsec);
-    }
 
     private readonly record struct Times(long AtimeSec, long AtimeNsec, long MtimeSec, long MtimeNsec);
 }

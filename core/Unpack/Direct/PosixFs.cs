@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Imageimportd.Native;
 using Imageimportd.Scan;
 
 namespace Imageimportd.Unpack.Direct;
@@ -18,16 +19,6 @@ internal static partial class PosixFs
     public const uint TypeRegular = 0x8000;
     public const uint TypeSymlink = 0xA000;
 
-    private const int AtFdCwd = -100;
-    private const int AtSymlinkNoFollow = 0x100;
-    private const int ENoEnt = 2;
-    private const int ENotDir = 20;
-    private const int EInval = 22;
-    private const int ENoData = 61;
-    private const int ENotSup = 95;
-    private const int EPerm = 1;
-    private const int ERange = 34;
-
     public static uint EffectiveUid => GetEuid();
 
     /// <summary>lstat(2) of the path itself (statx without following, the scan's own); null when it does not exist (or a parent is not a directory).</summary>
@@ -35,7 +26,7 @@ internal static partial class PosixFs
     {
         if (NativeFile.Stat(path, follow: false, out var errno) is not { } status)
         {
-            return errno is ENoEnt or ENotDir ? null : throw Error("lstat", path, errno);
+            return errno is Libc.ENOENT or Libc.ENOTDIR ? null : throw Error("lstat", path, errno);
         }
 
         return new FileStat(status.Mode, status.Uid, status.Gid, status.Atime.Seconds, status.Atime.Nanoseconds, status.Mtime.Seconds, status.Mtime.Nanoseconds,
@@ -57,44 +48,48 @@ internal static partial class PosixFs
         }
 
         var errno = Marshal.GetLastPInvokeError();
-        return errno is EInval or ENoEnt or ENotDir ? null : throw Error("readlink", path, errno);
+        return errno is Libc.EINVAL or Libc.ENOENT or Libc.ENOTDIR ? null : throw Error("readlink", path, errno);
     }
 
-    public static void Lchown(string path, int uid, int gid) => Check(LchownNative(path, uid, gid), "lchown", path);
+    public static void Lchown(string path, int uid, int gid) => CheckResult(LchownNative(path, uid, gid), "lchown", path);
 
     /// <summary>chmod(2) follows links: callers never pass a symlink (permissions of links mean nothing on Linux).</summary>
-    public static void Chmod(string path, uint mode) => Check(ChmodNative(path, mode), "chmod", path);
+    public static void Chmod(string path, uint mode) => CheckResult(ChmodNative(path, mode), "chmod", path);
 
-    public static void Mknod(string path, uint mode, ulong device) => Check(MknodNative(path, mode, device), "mknod", path);
+    public static void Mknod(string path, uint mode, ulong device) => CheckResult(MknodNative(path, mode, device), "mknod", path);
 
-    public static void Symlink(string target, string path) => Check(SymlinkNative(target, path), "symlink", path);
+    public static void Symlink(string target, string path) => CheckResult(SymlinkNative(target, path), "symlink", path);
 
     /// <summary>lsetxattr(2) that must succeed (the overlay opaque marker).</summary>
     public static void SetXattr(string path, string name, ReadOnlySpan<byte> value) =>
-        Check(LsetxattrNative(path, name, ref MemoryMarshal.GetReference(value), (nuint)value.Length, 0), "lsetxattr " + name, path);
+        CheckResult(LsetxattrNative(path, name, ref MemoryMarshal.GetReference(value), (nuint)value.Length, 0), "lsetxattr " + name, path);
 
-    public static void Link(string target, string path) => Check(LinkNative(target, path), "link", path);
+    public static void Link(string target, string path) => CheckResult(LinkNative(target, path), "link", path);
 
     /// <summary>Sets atime and mtime of the path itself (never a symlink's target), to the nanosecond.</summary>
     public static void SetTimes(string path, long atimeSec, long atimeNsec, long mtimeSec, long mtimeNsec)
     {
         Span<long> times = [atimeSec, atimeNsec, mtimeSec, mtimeNsec];
-        Check(UtimensatNative(AtFdCwd, path, ref times[0], AtSymlinkNoFollow), "utimensat", path);
+        CheckResult(UtimensatNative(Libc.AtFdCwd, path, ref times[0], Libc.AtSymlinkNoFollow), "utimensat", path);
     }
 
     /// <summary>
     /// lsetxattr(2). Returns false when the filesystem refuses the name as containerd tolerates it (ENOTSUP, or EPERM for
     /// a user.* attribute on something that is neither file nor directory); throws otherwise.
     /// </summary>
-    public static bool TrySetXattr(string path, string name, ReadOnlySpan<byte> value, bool isFileOrDir)
+    /// With <paramref name="fd"/> (an open descriptor of <paramref name="path"/>) it is fsetxattr(2) on it instead.
+    public static bool TrySetXattr(string path, string name, ReadOnlySpan<byte> value, bool isFileOrDir, int fd = -1)
     {
-        if (LsetxattrNative(path, name, ref MemoryMarshal.GetReference(value), (nuint)value.Length, 0) == 0)
+        var rc = fd >= 0
+            ? FsetxattrNative(fd, name, ref MemoryMarshal.GetReference(value), (nuint)value.Length, 0)
+            : LsetxattrNative(path, name, ref MemoryMarshal.GetReference(value), (nuint)value.Length, 0);
+        if (rc == 0)
         {
             return true;
         }
 
         var errno = Marshal.GetLastPInvokeError();
-        if (errno == ENotSup || (errno == EPerm && name.StartsWith("user.", StringComparison.Ordinal) && !isFileOrDir))
+        if (errno == Libc.ENOTSUP || (errno == Libc.EPERM && name.StartsWith("user.", StringComparison.Ordinal) && !isFileOrDir))
         {
             return false;
         }
@@ -116,12 +111,12 @@ internal static partial class PosixFs
             }
 
             var errno = Marshal.GetLastPInvokeError();
-            if (errno == ENotSup)
+            if (errno == Libc.ENOTSUP)
             {
                 return [];
             }
 
-            if (errno != ERange || size > 1 << 20)
+            if (errno != Libc.ERANGE || size > 1 << 20)
             {
                 throw Error("llistxattr", path, errno);
             }
@@ -144,12 +139,12 @@ internal static partial class PosixFs
             }
 
             var errno = Marshal.GetLastPInvokeError();
-            if (errno is ENoData or ENotSup)
+            if (errno is Libc.ENODATA or Libc.ENOTSUP)
             {
                 return null;
             }
 
-            if (errno != ERange || size > 1 << 20)
+            if (errno != Libc.ERANGE || size > 1 << 20)
             {
                 throw Error("lgetxattr " + name, path, errno);
             }
@@ -158,7 +153,81 @@ internal static partial class PosixFs
         }
     }
 
-    private static void Check(int result, string call, string path)
+    /// <summary>mkdir(2); the errno, 0 on success (<see cref="Libc.EEXIST"/> is the caller's to judge).</summary>
+    public static int TryMkdir(string path, uint mode) => Errno(MkdirNative(path, mode));
+
+    public static int TryMknod(string path, uint mode, ulong device) => Errno(MknodNative(path, mode, device));
+
+    public static int TrySymlink(string target, string path) => Errno(SymlinkNative(target, path));
+
+    public static int TryLink(string target, string path) => Errno(LinkNative(target, path));
+
+    /// <summary>
+    /// Creates a new regular file 0600 for writing (O_EXCL|O_NOFOLLOW: never opens what is there, never follows a
+    /// link); the errno, 0 on success with the descriptor in <paramref name="fd"/>.
+    /// </summary>
+    public static int TryCreateFile(string path, out int fd)
+    {
+        fd = Libc.Open(NativePath.Encode(path), Libc.OWrOnly | Libc.OCreat | Libc.OExcl | Libc.ONoFollow | Libc.OCloExec, 0x180);
+        return fd >= 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>pwrite(2) of all of <paramref name="data"/> at <paramref name="offset"/>.</summary>
+    public static void WriteAt(int fd, ReadOnlySpan<byte> data, long offset, string path)
+    {
+        while (data.Length > 0)
+        {
+            var n = PwriteNative(fd, ref MemoryMarshal.GetReference(data), (nuint)data.Length, offset);
+            if (n < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == Libc.EINTR)
+                {
+                    continue;
+                }
+
+                throw Error("pwrite", path, errno);
+            }
+
+            data = data[(int)n..];
+            offset += n;
+        }
+    }
+
+    public static void Truncate(int fd, long length, string path) => CheckResult(FtruncateNative(fd, length), "ftruncate", path);
+
+    public static void Fchown(int fd, int uid, int gid, string path) => CheckResult(FchownNative(fd, uid, gid), "fchown", path);
+
+    public static void Fchmod(int fd, uint mode, string path) => CheckResult(FchmodNative(fd, mode), "fchmod", path);
+
+    /// <summary>Sets atime and mtime of an open file, to the nanosecond.</summary>
+    public static void Futimens(int fd, long atimeSec, long atimeNsec, long mtimeSec, long mtimeNsec, string path)
+    {
+        Span<long> times = [atimeSec, atimeNsec, mtimeSec, mtimeNsec];
+        CheckResult(FutimensNative(fd, ref times[0]), "futimens", path);
+    }
+
+    /// <summary>close(2), ignoring a negative descriptor; errors are not reported (the data is already written).</summary>
+    public static void Close(int fd)
+    {
+        if (fd >= 0)
+        {
+            _ = Libc.Close(fd);
+        }
+    }
+
+    /// <summary>Throws the <see cref="IOException"/> for <paramref name="errno"/> unless it is 0.</summary>
+    public static void Check(int errno, string call, string path)
+    {
+        if (errno != 0)
+        {
+            throw Error(call, path, errno);
+        }
+    }
+
+    private static int Errno(int result) => result == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    private static void CheckResult(int result, string call, string path)
     {
         if (result != 0)
         {
@@ -171,7 +240,6 @@ internal static partial class PosixFs
 
     [LibraryImport("libc", EntryPoint = "geteuid")]
     private static partial uint GetEuid();
-
 
     [LibraryImport("libc", EntryPoint = "readlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial nint ReadlinkNative(string path, ref byte buffer, nuint size);
@@ -199,6 +267,27 @@ internal static partial class PosixFs
 
     [LibraryImport("libc", EntryPoint = "llistxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial nint LlistxattrNative(string path, ref byte list, nuint size);
+
+    [LibraryImport("libc", EntryPoint = "fsetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int FsetxattrNative(int fd, string name, ref byte value, nuint size, int flags);
+
+    [LibraryImport("libc", EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int MkdirNative(string path, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
+    private static partial nint PwriteNative(int fd, ref byte data, nuint size, long offset);
+
+    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
+    private static partial int FtruncateNative(int fd, long length);
+
+    [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
+    private static partial int FchownNative(int fd, int uid, int gid);
+
+    [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
+    private static partial int FchmodNative(int fd, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "futimens", SetLastError = true)]
+    private static partial int FutimensNative(int fd, ref long times);
 
     [LibraryImport("libc", EntryPoint = "lgetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial nint LgetxattrNative(string path, string name, ref byte value, nuint size);
