@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Imageimportd.Cache;
 using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 
 namespace Imageimportd.Cli;
@@ -110,7 +111,7 @@ internal static class CacheCommand
                 {
                     unpinned = await UnpinOursAsync(common.Containerd(parse), orphans, cancellationToken);
                 }
-                catch (ContainerdException ex)
+                catch (BackendException ex)
                 {
                     // Unpinned first, saved after: the entries stay, so the next prune tries again.
                     Console.Error.WriteLine($"imageimportd: could not unpin the images of pruned entries, cache left as it was: {ex.Message}");

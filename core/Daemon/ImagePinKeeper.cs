@@ -1,5 +1,5 @@
 using Imageimportd.Cache;
-using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 using Imageimportd.Queue;
 using Serilog;
@@ -21,7 +21,7 @@ namespace Imageimportd.Daemon;
 /// and their entries forgotten with one cache write; when containerd fails, the entries stay for the next scan.</item>
 /// </list>
 /// Only pins this daemon set are removed (<see cref="ImagePins"/>); images are never deleted. A
-/// <see cref="ContainerdException"/> is handled here (logged, retried later); cancellation propagates. Thread-safe:
+/// <see cref="BackendException"/> is handled here (logged, retried later); cancellation propagates. Thread-safe:
 /// the cache has its own lock, and the pending unpins theirs.
 /// </summary>
 public sealed class ImagePinKeeper
@@ -133,7 +133,7 @@ public sealed class ImagePinKeeper
                     }
                 }
             }
-            catch (ContainerdException ex)
+            catch (BackendException ex)
             {
                 _log.Warning("could not unpin the images of {Count} removed file(s): {Reason:l}; will retry", gone.Count, ex.Message);
                 return;
@@ -168,7 +168,7 @@ public sealed class ImagePinKeeper
             var list = await _images.ListAsync([], cancellationToken);
             return list.ToDictionary(i => i.Name, StringComparer.Ordinal);
         }
-        catch (ContainerdException ex)
+        catch (BackendException ex)
         {
             _log.Warning("cannot list images to check the cached files: {Reason:l}; they are imported again", ex.Message);
             return null;
@@ -192,7 +192,7 @@ public sealed class ImagePinKeeper
                     _log.Information("{File:l}: re-pinned {Image:l}", file, name);
                 }
             }
-            catch (ContainerdException ex)
+            catch (BackendException ex)
             {
                 _log.Warning("{File:l}: cannot re-pin {Image:l}: {Reason:l}", file, name, ex.Message);
                 return false;

@@ -1,4 +1,4 @@
-using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Imageimportd.Import;
 using Imageimportd.Observe;
 using Imageimportd.Queue;
@@ -55,7 +55,7 @@ public sealed class ImportWorkers
     /// containerd may get over, or a file gone mid-import, is transient; anything about the file itself is permanent.
     /// </summary>
     public static ImportOutcomeKind Classify(Exception error) =>
-        error is ContainerdException { IsTransient: true } or FileNotFoundException ? ImportOutcomeKind.Transient : ImportOutcomeKind.Permanent;
+        RetryPolicy.IsTransient(error) ? ImportOutcomeKind.Transient : ImportOutcomeKind.Permanent;
 
     /// <summary>Runs the loops until <paramref name="stop"/>; see the contract for <paramref name="abort"/>.</summary>
     public Task RunAsync(CancellationToken stop, CancellationToken abort) =>

@@ -1,5 +1,5 @@
 using Imageimportd.Cache;
-using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 using Imageimportd.Queue;
 using Serilog;
@@ -101,7 +101,7 @@ public sealed class PendingUnpins
 
                 Settle(name, file);
             }
-            catch (ContainerdException ex)
+            catch (BackendException ex)
             {
                 _log.Write(
                     firstTry ? LogEventLevel.Warning : LogEventLevel.Debug,

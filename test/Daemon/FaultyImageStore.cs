@@ -1,4 +1,4 @@
-using Imageimportd.Containerd;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 using Imageimportd.Tests.Fakes;
 
@@ -13,7 +13,7 @@ internal sealed class FaultyImageStore(InMemoryImageStore inner) : IImageStore
     private int _lists;
     private int _gets;
 
-    public ContainerdException? ReadFault { get; set; }
+    public BackendException? ReadFault { get; set; }
 
     public int Lists => Volatile.Read(ref _lists);
 

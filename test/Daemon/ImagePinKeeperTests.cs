@@ -1,6 +1,6 @@
 using Imageimportd.Cache;
-using Imageimportd.Containerd;
 using Imageimportd.Daemon;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 using Imageimportd.Oci;
 using Imageimportd.Queue;
@@ -87,7 +87,7 @@ public sealed class ImagePinKeeperTests
         SeedPinned("app:1");
         _cache.Record(A, StampA, ["app:1"]);
         _cache.Record(B, StampB, []);
-        _images.ReadFault = new ContainerdException(ErrorKind.Unavailable, "connection refused");
+        _images.ReadFault = new BackendException(FailureKind.Unavailable, "connection refused");
         var keeper = NewKeeper();
 
         var reimport = await keeper.RepinAsync([(A, ["app:1"]), (B, [])], CancellationToken.None).WithTimeout();
@@ -102,7 +102,7 @@ public sealed class ImagePinKeeperTests
     {
         Seed("app:1");
         _cache.Record(A, StampA, ["app:1"]);
-        _store.WriteFault = _ => new ContainerdException(ErrorKind.Unavailable, "busy");
+        _store.WriteFault = _ => new BackendException(FailureKind.Unavailable, "busy");
         var keeper = NewKeeper();
 
         var reimport = await keeper.RepinAsync([(A, ["app:1"])], CancellationToken.None).WithTimeout();
@@ -172,7 +172,7 @@ public sealed class ImagePinKeeperTests
     {
         SeedPinned("app:old");
         _cache.Record(A, StampA, ["app:old"]);
-        _store.WriteFault = _ => new ContainerdException(ErrorKind.Unavailable, "containerd restarting");
+        _store.WriteFault = _ => new BackendException(FailureKind.Unavailable, "containerd restarting");
         var keeper = NewKeeper();
 
         await keeper.RecordAsync(A, StampA, ["app:new"], CancellationToken.None).WithTimeout();
@@ -192,7 +192,7 @@ public sealed class ImagePinKeeperTests
     {
         SeedPinned("app:old");
         _cache.Record(A, StampA, ["app:old"]);
-        _store.WriteFault = _ => new ContainerdException(ErrorKind.Unavailable, "down");
+        _store.WriteFault = _ => new BackendException(FailureKind.Unavailable, "down");
         var keeper = NewKeeper();
         await keeper.RecordAsync(A, StampA, [], CancellationToken.None).WithTimeout();
 
@@ -209,7 +209,7 @@ public sealed class ImagePinKeeperTests
     {
         SeedPinned("app:1");
         _cache.Record(A, StampA, ["app:1"]);
-        _store.WriteFault = _ => new ContainerdException(ErrorKind.Unavailable, "down");
+        _store.WriteFault = _ => new BackendException(FailureKind.Unavailable, "down");
         var keeper = NewKeeper();
         await keeper.RecordAsync(A, StampA, [], CancellationToken.None).WithTimeout();
         _store.WriteFault = null;
@@ -227,7 +227,7 @@ public sealed class ImagePinKeeperTests
     {
         SeedPinned("app:old");
         _cache.Record(A, StampA, ["app:old"]);
-        _images.ReadFault = new ContainerdException(ErrorKind.Unavailable, "down");
+        _images.ReadFault = new BackendException(FailureKind.Unavailable, "down");
         var keeper = NewKeeper();
         await keeper.RecordAsync(A, StampA, [], CancellationToken.None).WithTimeout();
         _images.ReadFault = null;
@@ -262,7 +262,7 @@ public sealed class ImagePinKeeperTests
     {
         SeedPinned("app:1");
         _cache.Record(A, StampA, ["app:1"]);
-        _images.ReadFault = new ContainerdException(ErrorKind.Unavailable, "down");
+        _images.ReadFault = new BackendException(FailureKind.Unavailable, "down");
         var keeper = NewKeeper();
 
         await keeper.UnpinGoneAsync([A], new HashSet<string>(), CancellationToken.None).WithTimeout();

@@ -1,7 +1,7 @@
 using Imageimportd.Cache;
-using Imageimportd.Containerd;
 using Imageimportd.Content;
 using Imageimportd.Daemon;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 using Imageimportd.Import;
 using Imageimportd.Queue;
@@ -58,14 +58,14 @@ public sealed class ImportWorkersTests
         _dir.Dispose();
     }
 
-    [TestCase(ErrorKind.Unavailable, ImportOutcomeKind.Transient)]
-    [TestCase(ErrorKind.DeadlineExceeded, ImportOutcomeKind.Transient)]
-    [TestCase(ErrorKind.ResourceExhausted, ImportOutcomeKind.Transient)]
-    [TestCase(ErrorKind.Aborted, ImportOutcomeKind.Transient)]
-    [TestCase(ErrorKind.InvalidArgument, ImportOutcomeKind.Permanent)]
-    [TestCase(ErrorKind.NotFound, ImportOutcomeKind.Permanent)]
-    public void Classify_ContainerdError_ByItsKind(ErrorKind kind, ImportOutcomeKind expected) =>
-        Assert.That(ImportWorkers.Classify(new ContainerdException(kind, "x")), Is.EqualTo(expected));
+    [TestCase(FailureKind.Unavailable, ImportOutcomeKind.Transient)]
+    [TestCase(FailureKind.DeadlineExceeded, ImportOutcomeKind.Transient)]
+    [TestCase(FailureKind.ResourceExhausted, ImportOutcomeKind.Transient)]
+    [TestCase(FailureKind.Aborted, ImportOutcomeKind.Transient)]
+    [TestCase(FailureKind.InvalidArgument, ImportOutcomeKind.Permanent)]
+    [TestCase(FailureKind.NotFound, ImportOutcomeKind.Permanent)]
+    public void Classify_ContainerdError_ByItsKind(FailureKind kind, ImportOutcomeKind expected) =>
+        Assert.That(ImportWorkers.Classify(new BackendException(kind, "x")), Is.EqualTo(expected));
 
     [Test]
     public void Classify_FileGoneOrBadArchive_TransientOrPermanent()
@@ -129,7 +129,7 @@ public sealed class ImportWorkersTests
     public async Task RunAsync_ContainerdUnavailable_TransientThenRetriedAfterBackoff()
     {
         var path = _dir.Write("alpine.tar", ImageBuilder.DockerArchive(ImageBuilder.Image(ImageBuilder.Layer("base")), "alpine:3.19"));
-        _backend.ImageStore.WriteFault = _ => new ContainerdException(ErrorKind.Unavailable, "containerd restarting");
+        _backend.ImageStore.WriteFault = _ => new BackendException(FailureKind.Unavailable, "containerd restarting");
         _queue.Notify(path);
 
         var run = NewWorkers().RunAsync(_stop.Token, _abort.Token);

@@ -1,6 +1,6 @@
 using Imageimportd.Cache;
-using Imageimportd.Containerd;
 using Imageimportd.Daemon;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 using Imageimportd.Oci;
 using Imageimportd.Queue;
@@ -120,7 +120,7 @@ public sealed class ScanPassTests
     {
         var file = Imported("a.tar", "app:old");
         SeedPinned("app:old");
-        _store.WriteFault = _ => new ContainerdException(ErrorKind.Unavailable, "down");
+        _store.WriteFault = _ => new BackendException(FailureKind.Unavailable, "down");
         await _keeper.RecordAsync(file, StatFileProbe.Instance.Probe(file)!.Value, ["app:new"], CancellationToken.None).WithTimeout();
         _store.WriteFault = null;
 
