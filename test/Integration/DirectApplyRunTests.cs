@@ -1,3 +1,4 @@
+using System.Formats.Tar;
 using Imageimportd.Oci;
 using Imageimportd.Tests.Fakes;
 using Imageimportd.Tests.Harness;
@@ -47,17 +48,17 @@ public sealed class DirectApplyRunTests
     private static TestImage BusyboxImage()
     {
         Assert.That(File.Exists(Busybox), $"{Busybox} missing: scripts/install-deps.sh installs busybox-static");
-        var first = new LayerTar()
-            .Dir("bin")
+        var first = new TarBuilder(TarEntryFormat.Pax)
+            .Directory("bin")
             .File("bin/busybox", File.ReadAllBytes(Busybox), (UnixFileMode)0x1ED)
             .Symlink("bin/sh", "busybox")
-            .Dir("etc")
+            .Directory("etc")
             .File("etc/greeting", "first layer\n")
             .File("etc/gone", "deleted by the second layer\n")
-            .Dir("tmp", (UnixFileMode)0x3FF)
+            .Directory("tmp", (UnixFileMode)0x3FF)
             .ToArray();
-        var second = new LayerTar()
-            .Dir("etc")
+        var second = new TarBuilder(TarEntryFormat.Pax)
+            .Directory("etc")
             .File("etc/greeting", "second layer\n")
             .Whiteout("etc/gone")
             .ToArray();
