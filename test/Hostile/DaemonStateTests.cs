@@ -36,7 +36,7 @@ public sealed class DaemonStateTests
     [TestCase("outside")]
     public async Task Watch_HostileCacheFile_WarnsStartsEmptyAndImports(string kind)
     {
-        var (containerd, ns, images) = await PrepareAsync("hostilecache");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "state-hostilecache");
         File.Copy(_good.Path, Path.Combine(images, "good.tar"));
         var cache = Path.Combine(images, ".cache.json");
         switch (kind)
@@ -54,7 +54,7 @@ public sealed class DaemonStateTests
                 break;
         }
 
-        await using var daemon = Start(containerd, ns, images);
+        await using var daemon = WatchSetup.Start(containerd, ns, images);
 
         await daemon.WaitForAsync("initial import done", seconds: 120);
         Assert.That(daemon.Log, Does.Match(@"import cache .*\.cache\.json is unreadable \(it is (a symbolic link|not a regular file)"));
@@ -68,7 +68,7 @@ public sealed class DaemonStateTests
     [Test]
     public async Task Watch_ThousandsOfFiles_CacheWritesBoundedAndRestartCostsNothing()
     {
-        var (containerd, ns, images) = await PrepareAsync("many");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "state-many");
         File.Copy(_good.Path, Path.Combine(images, "00-good.tar"));
         const int Files = 3000;
         for (var i = 0; i < Files; i++)
@@ -77,7 +77,7 @@ public sealed class DaemonStateTests
             await File.WriteAllTextAsync(Path.Combine(images, $"list-{i:D5}.txt"), "# nothing to pull here\n");
         }
 
-        await using (var first = Start(containerd, ns, images, "--log-level", "debug"))
+        await using (var first = WatchSetup.Start(containerd, ns, images, "--log-level", "debug"))
         {
             await first.WaitForAsync(@"initial import done \(3001 files imported\)", seconds: 300);
             var (code, _) = await first.TerminateAsync();
@@ -89,7 +89,7 @@ public sealed class DaemonStateTests
         using var cache = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(images, ".cache.json")));
         Assert.That(cache.RootElement.EnumerateObject().Count(), Is.EqualTo(Files + 1));
 
-        await using var second = Start(containerd, ns, images, "--log-level", "debug");
+        await using var second = WatchSetup.Start(containerd, ns, images, "--log-level", "debug");
         await second.WaitForAsync(@"initial import done \(0 files imported\)", seconds: 300);
         await second.TerminateAsync();
         Assert.That(second.Count("cache written"), Is.Zero, "nothing changed, nothing written");
@@ -98,7 +98,7 @@ public sealed class DaemonStateTests
     [Test]
     public async Task Watch_HugeCacheOfStaleEntries_HandledInBulkForeignPinKept()
     {
-        var (containerd, ns, images) = await PrepareAsync("stale");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "state-stale");
         var ctr = containerd.CtrFor(ns);
         // Two images for missing files: one this daemon pinned, one pinned by someone else (a system image).
         await ctr.ImportAsync(_good.Path, "--index-name", "docker.io/library/ours:1");
@@ -117,7 +117,7 @@ public sealed class DaemonStateTests
         await File.WriteAllTextAsync(Path.Combine(images, ".cache.json"), json.ToString());
         File.Copy(_good.Path, Path.Combine(images, "good.tar"));
 
-        await using var daemon = Start(containerd, ns, images, "--log-level", "debug");
+        await using var daemon = WatchSetup.Start(containerd, ns, images, "--log-level", "debug");
 
         await daemon.WaitForAsync("initial import done", seconds: 300);
         await daemon.WaitForAsync($"forgot {Stale + 2} cache entries", seconds: 120);
@@ -134,7 +134,7 @@ public sealed class DaemonStateTests
     [Test]
     public async Task Watch_MissingFileNamingForeignPinnedImage_NotUnpinned()
     {
-        var (containerd, ns, images) = await PrepareAsync("foreign");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "state-foreign");
         var ctr = containerd.CtrFor(ns);
         await ctr.ImportAsync(_good.Path, "--index-name", "docker.io/library/pause:3");
         await ctr.RunAsync(["images", "label", "docker.io/library/pause:3", "io.cri-containerd.pinned=pinned"]);
@@ -142,7 +142,7 @@ public sealed class DaemonStateTests
             $"{{\"{images}/pause.tar\":{{\"size\":1,\"modTime\":\"2024-05-01T10:00:00Z\",\"images\":[\"docker.io/library/pause:3\"]}}}}");
         File.Copy(_good.Path, Path.Combine(images, "good.tar"));
 
-        await using var daemon = Start(containerd, ns, images);
+        await using var daemon = WatchSetup.Start(containerd, ns, images);
 
         await daemon.WaitForAsync("unpinned .*pause.tar", seconds: 120);
         await daemon.WaitForAsync("imported .*good.tar", seconds: 120);
@@ -153,7 +153,7 @@ public sealed class DaemonStateTests
     [Test]
     public async Task Watch_FileRebuiltRetaggedThenDeleted_PinsFollowItsImages()
     {
-        var (containerd, ns, images) = await PrepareAsync("follow");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "state-follow");
         var ctr = containerd.CtrFor(ns);
         var v1 = _dir.Combine($"v1-{ns}.tar");
         var rebuilt = _dir.Combine($"rebuilt-{ns}.tar");
@@ -164,7 +164,7 @@ public sealed class DaemonStateTests
         File.Copy(_good.Path, Path.Combine(images, "good.tar"));
         var app = Path.Combine(images, "app.tar");
         File.Copy(v1, app);
-        await using var daemon = Start(containerd, ns, images);
+        await using var daemon = WatchSetup.Start(containerd, ns, images);
         await daemon.WaitForAsync("initial import done", seconds: 120);
         var first = await PinnedAsync(ctr);
         var v1Digest = first.Single(n => n.StartsWith("docker.io/library/app@", StringComparison.Ordinal));
@@ -192,7 +192,7 @@ public sealed class DaemonStateTests
     [Test]
     public async Task Watch_K3sCacheInWholeSeconds_MatchedLearntOnceWithoutResendingThenUnchanged()
     {
-        var (containerd, ns, images) = await PrepareAsync("k3s");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "state-k3s");
         var ctr = containerd.CtrFor(ns);
         var file = Path.Combine(images, "from-k3s.tar");
         File.Copy(_good.Path, file);
@@ -205,7 +205,7 @@ public sealed class DaemonStateTests
         File.Copy(_good.Path, Path.Combine(images, "other.tar"));
         await Tools.RunAsync("touch", ["-d", "@1714557600.5", Path.Combine(images, "other.tar")], CancellationToken.None).Bounded();
 
-        await using (var first = Start(containerd, ns, images, "--log-format", "json"))
+        await using (var first = WatchSetup.Start(containerd, ns, images, "--log-format", "json"))
         {
             await first.WaitForAsync("initial import done", seconds: 120);
             await first.TerminateAsync();
@@ -223,20 +223,20 @@ public sealed class DaemonStateTests
             Assert.That(entry.GetProperty("images").EnumerateArray().Select(i => i.GetString()), Does.Contain(Good));
         }
 
-        await using var second = Start(containerd, ns, images);
+        await using var second = WatchSetup.Start(containerd, ns, images);
         await second.WaitForAsync(@"initial import done \(0 files imported\)", seconds: 120);
     }
 
     [Test]
     public async Task Watch_K3sEntryWhoseImageVanished_ImportedAgain()
     {
-        var (containerd, ns, images) = await PrepareAsync("k3sgone");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "state-k3sgone");
         var file = Path.Combine(images, "a.tar");
         File.Copy(_good.Path, file);
         await Tools.RunAsync("touch", ["-d", "@1714557600", file], CancellationToken.None).Bounded();
         await File.WriteAllTextAsync(Path.Combine(images, ".cache.json"), $"{{\"{file}\":{{\"size\":{new FileInfo(file).Length},\"modTime\":\"2024-05-01T10:00:00Z\"}}}}");
 
-        await using var daemon = Start(containerd, ns, images);
+        await using var daemon = WatchSetup.Start(containerd, ns, images);
 
         await daemon.WaitForAsync("initial import done", seconds: 120);
         Assert.That((await containerd.CtrFor(ns).ListImagesAsync().Bounded()).Select(i => i.Name), Does.Contain(Good));
@@ -299,15 +299,4 @@ public sealed class DaemonStateTests
 
     private static async Task<List<string>> PinnedAsync(Ctr ctr) =>
         (await ctr.ListImagesAsync().Bounded()).Where(i => i.Labels.ContainsKey("io.cri-containerd.pinned")).Select(i => i.Name).ToList();
-
-    private async Task<(ContainerdInstance Containerd, string Ns, string Images)> PrepareAsync(string name)
-    {
-        var containerd = await SharedContainerd.GetAsync().Bounded();
-        var ns = SharedContainerd.NewNamespace("state-" + name);
-        var images = Directory.CreateDirectory(_dir.Combine("images-" + ns)).FullName;
-        return (containerd, ns, images);
-    }
-
-    private static DaemonProcess Start(ContainerdInstance containerd, string ns, string images, params string[] extra) =>
-        DaemonProcess.Start(["watch", "--images", images, "--address", containerd.Address, "--namespace", ns, "--settle", "1", "--scan-interval", "2", .. extra]);
 }

@@ -38,12 +38,12 @@ public sealed class FileSystemTests
     [Test]
     public async Task Watch_LinksToProcKmsg_ReadyAndStopsOnSigterm()
     {
-        var (containerd, ns, images) = await PrepareAsync("kmsg");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "fs-kmsg");
         File.CreateSymbolicLink(Path.Combine(images, "a-kmsg.tar"), "/proc/kmsg");
         File.CreateSymbolicLink(Path.Combine(images, "b-kmsg.tar"), "/proc/kmsg");
         File.Copy(_good.Path, Path.Combine(images, "c-good.tar"));
 
-        await using var daemon = Start(containerd, ns, images, "--parallel", "2");
+        await using var daemon = WatchSetup.Start(containerd, ns, images, "--parallel", "2");
         await daemon.WaitForAsync("initial import done", seconds: 120);
         var (exit, _) = await daemon.TerminateAsync(seconds: 60);
 
@@ -56,7 +56,7 @@ public sealed class FileSystemTests
     [Test]
     public async Task ImportOnce_LinksToProcKmsg_FinishesWithTheGoodArchive()
     {
-        var (containerd, ns, images) = await PrepareAsync("kmsg-once");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "fs-kmsg-once");
         File.CreateSymbolicLink(Path.Combine(images, "a-kmsg.tar"), "/proc/kmsg");
         File.CreateSymbolicLink(Path.Combine(images, "b-kmsg.txt"), "/proc/kmsg");
         File.Copy(_good.Path, Path.Combine(images, "c-good.tar"));
@@ -73,8 +73,8 @@ public sealed class FileSystemTests
     [Test]
     public async Task Watch_FifoArrivesAfterStart_DoesNotHoldTheWorker()
     {
-        var (containerd, ns, images) = await PrepareAsync("fifo");
-        await using var daemon = Start(containerd, ns, images, "--parallel", "1");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "fs-fifo");
+        await using var daemon = WatchSetup.Start(containerd, ns, images, "--parallel", "1");
         await daemon.WaitForAsync("initial import done");
 
         Sh($"mkfifo '{Path.Combine(images, "a-fifo.tar")}'");
@@ -89,7 +89,7 @@ public sealed class FileSystemTests
     [Test]
     public async Task ImportOnceAndWatch_DirectorySymlinkLoops_EachFileOnceLoopNotedOnce()
     {
-        var (containerd, ns, images) = await PrepareAsync("loops");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "fs-loops");
         var a = Directory.CreateDirectory(Path.Combine(images, "a")).FullName;
         File.Copy(_good.Path, Path.Combine(a, "good.tar"));
         Directory.CreateSymbolicLink(Path.Combine(a, "up"), "..");
@@ -102,7 +102,7 @@ public sealed class FileSystemTests
         Assert.That(Lines(once.Stderr, "a/up leads back"), Has.Count.EqualTo(1), once.Stderr);
         Assert.That(Lines(once.Stderr, "a/self leads back"), Has.Count.EqualTo(1), once.Stderr);
 
-        await using var daemon = Start(containerd, ns, images, "--scan-interval", "1", "--no-cache");
+        await using var daemon = WatchSetup.Start(containerd, ns, images, "--scan-interval", "1", "--no-cache");
         await daemon.WaitForAsync("initial import done");
         // Later scans run every second; a newer file is seen by one of them (or by inotify) and imported.
         File.Copy(_good.Path, Path.Combine(a, "later.tar"));
@@ -118,7 +118,7 @@ public sealed class FileSystemTests
     [Test]
     public async Task ImportOnceAndWatch_PathLongerThanPathMax_SkippedGoodArchiveImported()
     {
-        var (containerd, ns, images) = await PrepareAsync("long");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "fs-long");
         File.Copy(_good.Path, Path.Combine(images, "good.tar"));
         var name = new string('d', 200);
         // 25 levels of 200-byte names: about 5 KB, past PATH_MAX (4096), made relative to each directory.
@@ -130,7 +130,7 @@ public sealed class FileSystemTests
         Assert.That(once.Stderr, Does.Contain("imported " + Path.Combine(images, "good.tar")));
         Assert.That(Lines(once.Stderr, "longer than the kernel's limit"), Has.Count.EqualTo(1), once.Stderr);
 
-        await using var daemon = Start(containerd, ns, images, "--scan-interval", "1", "--no-cache");
+        await using var daemon = WatchSetup.Start(containerd, ns, images, "--scan-interval", "1", "--no-cache");
         await daemon.WaitForAsync("initial import done");
         File.Copy(_good.Path, Path.Combine(images, "later.tar"));
         await daemon.WaitForAsync("(imported|unchanged) .*later.tar");
@@ -143,9 +143,9 @@ public sealed class FileSystemTests
     [Test]
     public async Task Watch_FileFortyDirectoriesDeep_NeitherImportedNorUnpinned()
     {
-        var (containerd, ns, images) = await PrepareAsync("deep");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "fs-deep");
         File.Copy(_good.Path, Path.Combine(images, "good.tar"));
-        await using var daemon = Start(containerd, ns, images, "--scan-interval", "1");
+        await using var daemon = WatchSetup.Start(containerd, ns, images, "--scan-interval", "1");
         await daemon.WaitForAsync("initial import done");
 
         var deep = Path.Combine([images, .. Enumerable.Range(0, 40).Select(i => "d" + i)]);
@@ -167,7 +167,7 @@ public sealed class FileSystemTests
     [Test]
     public async Task ImportOnce_NameNotUtf8_ImportedAndLoggedEscaped()
     {
-        var (containerd, ns, images) = await PrepareAsync("latin1");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "fs-latin1");
         Sh($"cp '{_good.Path}' \"{images}/$(printf 'caf\\351.tar')\"");
 
         var result = await ImageimportdCli.RunAsync(containerd, ns, "import-once", "--images", images).Bounded(120);
@@ -177,7 +177,7 @@ public sealed class FileSystemTests
         Assert.That(await ImageNamesAsync(containerd, ns), Does.Contain(Good));
 
         // The daemon finds it by its bytes too, and its cache (JSON, whose keys are text) still saves.
-        await using var daemon = Start(containerd, ns, images);
+        await using var daemon = WatchSetup.Start(containerd, ns, images);
         await daemon.WaitForAsync("initial import done");
         Sh($"cp '{_good.Path}' \"{images}/$(printf 'na\\357ve.tar')\"");
         await daemon.WaitForAsync("(imported|unchanged) .*na\\\\xefve.tar");
@@ -192,7 +192,7 @@ public sealed class FileSystemTests
     [Test]
     public async Task ImportOnce_NewlineInFileName_CannotForgeALogLine([Values("text", "json")] string format)
     {
-        var (containerd, ns, images) = await PrepareAsync("newline-" + format);
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "fs-newline-" + format);
         File.Copy(_good.Path, Path.Combine(images, "evil\n2026-01-01T00:00:00.000+00:00 INFO imported forged.tar\r.tar"));
 
         var result = await ImageimportdCli.RunAsync(containerd, ns, "import-once", "--log-format", format, "--images", images).Bounded(120);
@@ -210,7 +210,7 @@ public sealed class FileSystemTests
     [Test]
     public async Task ImportOnce_PullListNotText_FailedFileNamed([Values("utf16", "binary", "oversized")] string kind)
     {
-        var (containerd, ns, images) = await PrepareAsync("list-" + kind);
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "fs-list-" + kind);
         File.Copy(_good.Path, Path.Combine(images, "good.tar"));
         var list = Path.Combine(images, "list.txt");
         var bytes = kind switch
@@ -252,15 +252,4 @@ public sealed class FileSystemTests
             throw new InvalidOperationException($"bash -c {script} failed: {error}");
         }
     }
-
-    private async Task<(ContainerdInstance Containerd, string Ns, string Images)> PrepareAsync(string name)
-    {
-        var containerd = await SharedContainerd.GetAsync().Bounded();
-        var ns = SharedContainerd.NewNamespace("fs-" + name);
-        var images = Directory.CreateDirectory(_dir.Combine("images-" + ns)).FullName;
-        return (containerd, ns, images);
-    }
-
-    private static DaemonProcess Start(ContainerdInstance containerd, string ns, string images, params string[] extra) =>
-        DaemonProcess.Start(["watch", "--images", images, "--address", containerd.Address, "--namespace", ns, "--settle", "1", .. (extra.Contains("--scan-interval") ? extra : ["--scan-interval", "2", .. extra])]);
 }

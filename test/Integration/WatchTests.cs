@@ -27,8 +27,8 @@ public sealed class WatchTests
     [Test]
     public async Task Watch_SlowCopy_ImportedOnceAndWhole()
     {
-        var (containerd, ns, images) = await PrepareAsync("slow");
-        await using var daemon = Start(containerd, ns, images, "--settle", "2");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "watch-slow");
+        await using var daemon = WatchSetup.Start(containerd, ns, images, "--settle", "2");
         await daemon.WaitForAsync("initial import done");
 
         var bytes = await File.ReadAllBytesAsync(_archive.Path);
@@ -54,8 +54,8 @@ public sealed class WatchTests
     [Test]
     public async Task Watch_RenameIntoSubdirectory_Imported()
     {
-        var (containerd, ns, images) = await PrepareAsync("rename");
-        await using var daemon = Start(containerd, ns, images);
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "watch-rename");
+        await using var daemon = WatchSetup.Start(containerd, ns, images);
         await daemon.WaitForAsync("initial import done");
 
         var sub = Directory.CreateDirectory(Path.Combine(images, "nested", "deeper")).FullName;
@@ -70,10 +70,10 @@ public sealed class WatchTests
     [Test]
     public async Task Watch_FileDeleted_ImagesUnpinnedNotDeleted()
     {
-        var (containerd, ns, images) = await PrepareAsync("unpin");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "watch-unpin");
         var file = Path.Combine(images, "gone.tar");
         File.Copy(_archive.Path, file);
-        await using var daemon = Start(containerd, ns, images);
+        await using var daemon = WatchSetup.Start(containerd, ns, images);
         await daemon.WaitForAsync("imported .*gone.tar");
 
         File.Delete(file);
@@ -86,10 +86,10 @@ public sealed class WatchTests
     [Test]
     public async Task Watch_DeletedFileWhoseImageAnotherFileSupplies_StaysPinned()
     {
-        var (containerd, ns, images) = await PrepareAsync("shared");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "watch-shared");
         File.Copy(_archive.Path, Path.Combine(images, "one.tar"));
         File.Copy(_archive.Path, Path.Combine(images, "two.tar"));
-        await using var daemon = Start(containerd, ns, images);
+        await using var daemon = WatchSetup.Start(containerd, ns, images);
         await daemon.WaitForAsync("initial import done");
 
         File.Delete(Path.Combine(images, "one.tar"));
@@ -102,9 +102,9 @@ public sealed class WatchTests
     [Test]
     public async Task Watch_Restart_UnchangedFilesCauseNoImageEvents()
     {
-        var (containerd, ns, images) = await PrepareAsync("restart");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "watch-restart");
         File.Copy(_archive.Path, Path.Combine(images, "00-a.tar"));
-        await using (var first = Start(containerd, ns, images))
+        await using (var first = WatchSetup.Start(containerd, ns, images))
         {
             await first.WaitForAsync("initial import done");
             var (code, _) = await first.TerminateAsync();
@@ -124,7 +124,7 @@ public sealed class WatchTests
         await Task.Delay(500);
         try
         {
-            await using var second = Start(containerd, ns, images);
+            await using var second = WatchSetup.Start(containerd, ns, images);
             await second.WaitForAsync(@"initial import done \(0 files imported\)");
             await Task.Delay(1000);
             Assert.That(second.Count(@"\bimported /|re-pinned"), Is.Zero, second.Log);
@@ -143,9 +143,9 @@ public sealed class WatchTests
     [Test]
     public async Task Watch_Restart_RepinsOnlyImagesThatLostTheirPin()
     {
-        var (containerd, ns, images) = await PrepareAsync("repin");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "watch-repin");
         File.Copy(_archive.Path, Path.Combine(images, "pinned.tar"));
-        await using (var first = Start(containerd, ns, images))
+        await using (var first = WatchSetup.Start(containerd, ns, images))
         {
             await first.WaitForAsync("initial import done");
             await first.TerminateAsync();
@@ -154,7 +154,7 @@ public sealed class WatchTests
         // Someone (kubelet, an operator) removed the pin while the daemon was down.
         await containerd.CtrFor(ns).RunAsync(["images", "label", "docker.io/library/watched:1.0", "io.cri-containerd.pinned="]).Bounded();
 
-        await using var second = Start(containerd, ns, images);
+        await using var second = WatchSetup.Start(containerd, ns, images);
         await second.WaitForAsync(@"initial import done \(0 files imported\)");
         Assert.That(second.Count("re-pinned docker.io/library/watched:1.0$"), Is.EqualTo(1), second.Log);
         var image = (await containerd.CtrFor(ns).ListImagesAsync().Bounded()).Single(i => i.Name == "docker.io/library/watched:1.0");
@@ -164,8 +164,8 @@ public sealed class WatchTests
     [Test]
     public async Task Watch_DirectoryDeletedAndRecreated_KeepsWatching()
     {
-        var (containerd, ns, images) = await PrepareAsync("recreate");
-        await using var daemon = Start(containerd, ns, images);
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "watch-recreate");
+        await using var daemon = WatchSetup.Start(containerd, ns, images);
         await daemon.WaitForAsync("initial import done");
 
         Directory.Delete(images, recursive: true);
@@ -197,11 +197,11 @@ public sealed class WatchTests
     [Test]
     public async Task Watch_TagRepointedByNewFile_LogsOldAndNewDigest()
     {
-        var (containerd, ns, images) = await PrepareAsync("repoint");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "watch-repoint");
         // The second archive carries a different image under the same tag.
         var other = await ToolArchives.DockerArchiveTwoImagesAsync(_dir.Combine("other-" + ns), "docker.io/library/unused:1", "docker.io/library/watched:1.0", CancellationToken.None).Bounded();
         File.Copy(_archive.Path, Path.Combine(images, "a.tar"));
-        await using var daemon = Start(containerd, ns, images);
+        await using var daemon = WatchSetup.Start(containerd, ns, images);
         await daemon.WaitForAsync("imported .*a.tar");
         var before = (await containerd.CtrFor(ns).ListImagesAsync().Bounded()).Single(i => i.Name == "docker.io/library/watched:1.0").Digest;
 
@@ -216,9 +216,9 @@ public sealed class WatchTests
     [Test]
     public async Task Watch_Sigterm_ExitsZeroWithinBound()
     {
-        var (containerd, ns, images) = await PrepareAsync("sigterm");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "watch-sigterm");
         File.Copy(_archive.Path, Path.Combine(images, "a.tar"));
-        await using var daemon = Start(containerd, ns, images, "--shutdown-timeout", "5");
+        await using var daemon = WatchSetup.Start(containerd, ns, images, "--shutdown-timeout", "5");
         await daemon.WaitForAsync("initial import done");
 
         var (code, took) = await daemon.TerminateAsync();
@@ -232,13 +232,13 @@ public sealed class WatchTests
     [Test]
     public async Task Watch_NotifySocket_ReadyOnlyAfterInitialImports()
     {
-        var (containerd, ns, images) = await PrepareAsync("ready");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "watch-ready");
         File.Copy(_archive.Path, Path.Combine(images, "boot.tar"));
         var socketPath = _dir.Combine($"notify-{ns}.sock");
         using var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         socket.Bind(new UnixDomainSocketEndPoint(socketPath));
 
-        await using var daemon = Start(containerd, ns, images, env: new Dictionary<string, string> { ["NOTIFY_SOCKET"] = socketPath });
+        await using var daemon = WatchSetup.Start(containerd, ns, images, env: new Dictionary<string, string> { ["NOTIFY_SOCKET"] = socketPath });
         var buffer = new byte[4096];
         var messages = new List<string>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -257,9 +257,9 @@ public sealed class WatchTests
     [Test]
     public async Task Watch_DirectoryCreatedLater_Imports()
     {
-        var (containerd, ns, images) = await PrepareAsync("later");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "watch-later");
         Directory.Delete(images);
-        await using var daemon = Start(containerd, ns, images);
+        await using var daemon = WatchSetup.Start(containerd, ns, images);
         await daemon.WaitForAsync("does not exist yet");
 
         Directory.CreateDirectory(images);
@@ -271,10 +271,10 @@ public sealed class WatchTests
     [Test]
     public async Task Watch_BadFile_FailsOnceThenImportsWhenReplaced()
     {
-        var (containerd, ns, images) = await PrepareAsync("bad");
+        var (containerd, ns, images) = await WatchSetup.PrepareAsync(_dir, "watch-bad");
         var file = Path.Combine(images, "bad.tar");
         await File.WriteAllTextAsync(file, "this is not an archive");
-        await using var daemon = Start(containerd, ns, images);
+        await using var daemon = WatchSetup.Start(containerd, ns, images);
         await daemon.WaitForAsync("failed .*bad.tar");
         await Task.Delay(4000);
         Assert.That(daemon.Count("failed .*bad.tar"), Is.EqualTo(1), "a bad file must wait until it changes");
@@ -285,18 +285,4 @@ public sealed class WatchTests
 
         await daemon.WaitForAsync("imported .*bad.tar");
     }
-
-    private async Task<(ContainerdInstance Containerd, string Ns, string Images)> PrepareAsync(string name)
-    {
-        var containerd = await SharedContainerd.GetAsync().Bounded();
-        var ns = SharedContainerd.NewNamespace("watch-" + name);
-        var images = Directory.CreateDirectory(_dir.Combine("images-" + ns)).FullName;
-        return (containerd, ns, images);
-    }
-
-    private static DaemonProcess Start(ContainerdInstance containerd, string ns, string images, params string[] extra) =>
-        Start(containerd, ns, images, null, extra);
-
-    private static DaemonProcess Start(ContainerdInstance containerd, string ns, string images, IReadOnlyDictionary<string, string>? env, params string[] extra) =>
-        DaemonProcess.Start(["watch", "--images", images, "--address", containerd.Address, "--namespace", ns, "--scan-interval", "2", .. (extra.Contains("--settle") ? extra : ["--settle", "1", .. extra])], env);
 }
