@@ -12,8 +12,9 @@ namespace Imageimportd.Daemon;
 /// re-imports nothing unchanged; images a file no longer supplies are unpinned); <see cref="Readiness"/> talks to
 /// systemd. Cache writes are batched (<see cref="CacheSaver"/>): at most one per second, one when a pass ends, one at
 /// shutdown.
-/// Shutdown order (the invariants): stop taking work → let in-flight imports finish within the shutdown timeout,
-/// then abort them (each import deletes its own lease) → save the cache → STOPPING=1.
+/// Shutdown order (the invariants): stop taking work (the watcher closes, STOPPING=1 goes out as the shutdown begins,
+/// workers take no new file) → let in-flight imports finish within the shutdown timeout, then abort them (each import
+/// deletes its own lease) → save the cache → "stopped".
 /// </summary>
 public sealed class WatchDaemon : IDisposable
 {
