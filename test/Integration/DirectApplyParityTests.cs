@@ -89,17 +89,20 @@ public sealed class DirectApplyParityTests
         await AssertSameUnpackAsync(archive.Path, archive.ConfigDigests.Values.Single(), layers: 2);
     }
 
-    [Test]
-    public async Task UnpackViaAuto_SnapshotDirectoryVisible_AppliesDirectlyAndSaysWhy()
+    [TestCase("--unpack-via=auto", TestName = "UnpackViaAuto_SnapshotDirectoryVisible_AppliesDirectlyAndSaysWhyOnce")]
+    [TestCase("", TestName = "UnpackViaDefault_SnapshotDirectoryVisible_AppliesDirectlyAndSaysWhyOnce")]
+    public async Task UnpackViaAuto_SnapshotDirectoryVisible_AppliesDirectlyAndSaysWhy(string flag)
     {
         var containerd = await SharedContainerd.GetAsync().Bounded();
         var ns = SharedContainerd.NewNamespace("via-auto");
         var archive = _dir.Write("auto.tar", new OciLayoutBuilder().Add(CraftedImage(), refName: "docker.io/library/auto:1").Build());
+        string[] via = flag.Length > 0 ? [flag] : [];
 
-        var result = await ImageimportdCli.RunAsync(containerd, ns, "import-once", "--unpack-via", "auto", archive).Bounded(300);
+        var result = await ImageimportdCli.RunAsync(containerd, ns, ["import-once", .. via, archive]).Bounded(300);
 
         Assert.That(result.ExitCode, Is.EqualTo(0), result.Output);
-        Assert.That(result.Output, Does.Contain("unpack via direct apply"));
+        Assert.That(result.Output, Does.Contain("unpack via direct apply: running as root"));
+        Assert.That(result.Output.Split("unpack via").Length - 1, Is.EqualTo(1), "said once for three layers:\n" + result.Output);
         Assert.That((await containerd.CtrFor(ns).CheckImagesAsync().Bounded()).Select(i => i.Unpacked), Is.All.True);
     }
 

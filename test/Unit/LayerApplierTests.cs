@@ -291,6 +291,25 @@ public sealed class LayerApplierTests
     }
 
     [Test]
+    public async Task Apply_GnuLongNameAndLink_UsedForTheNextEntry()
+    {
+        var longName = string.Join('/', Enumerable.Repeat("directory-name", 12)) + "/file";
+        var longLink = string.Join('/', Enumerable.Repeat("another-name", 12));
+        var tar = new RawTar()
+            .Entry("././@LongLink", (byte)'L', System.Text.Encoding.UTF8.GetBytes(longName + "\0"))
+            .File("truncated-name", "long"u8.ToArray())
+            .Entry("././@LongLink", (byte)'K', System.Text.Encoding.UTF8.GetBytes(longLink))
+            .Entry("link", (byte)'2', [])
+            .ToArray();
+
+        await Apply(tar, WhiteoutStyle.Remove);
+
+        Assert.That(File.ReadAllText(Path.Combine(_root, longName)), Is.EqualTo("long"));
+        Assert.That(PosixFs.ReadLink(Path.Combine(_root, "link")), Is.EqualTo(longLink));
+        Assert.That(File.Exists(Path.Combine(_root, "truncated-name")), Is.False);
+    }
+
+    [Test]
     public void Apply_CorruptHeaderChecksum_RefusedAsCorrupt()
     {
         var tar = new RawTar().File("f", "x"u8.ToArray()).ToArray();

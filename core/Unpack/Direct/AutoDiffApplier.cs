@@ -8,20 +8,21 @@ namespace Imageimportd.Unpack.Direct;
 /// directory itself (root, a mount <see cref="LayerTarget"/> understands, its directories visible here: same host,
 /// containerd's root mounted) and applies directly if so, else through containerd's Diff service (a container without
 /// containerd's root, another snapshotter, a remote containerd). Which path it took and why is reported once per
-/// process for each kind of decision, not once per layer: the reason names the kind of mount, never the snapshot.
+/// process for each path (the first layer's reason), not once per layer or per import.
 /// </summary>
 public sealed class AutoDiffApplier(IDiffApplier diff, IDiffApplier direct, Action<string>? report, ConcurrentDictionary<string, bool>? reported = null) : IDiffApplier
 {
     // Process-wide, so a daemon importing file after file says it once, not once per import.
     private static readonly ConcurrentDictionary<string, bool> ReportedInProcess = new(StringComparer.Ordinal);
 
+    // Keyed by the path taken ("direct", "diff").
     private readonly ConcurrentDictionary<string, bool> _reported = reported ?? ReportedInProcess;
 
     public ValueTask<Descriptor> ApplyAsync(Descriptor layer, IReadOnlyList<Mount> mounts, CancellationToken cancellationToken)
     {
         var useDirect = CanApplyDirectly(mounts, out var reason);
         var choice = useDirect ? $"unpack via direct apply: {reason}" : $"unpack via containerd's Diff service: {reason}";
-        if (_reported.TryAdd(choice, true))
+        if (_reported.TryAdd(useDirect ? "direct" : "diff", true))
         {
             report?.Invoke(choice);
         }
@@ -30,8 +31,8 @@ public sealed class AutoDiffApplier(IDiffApplier diff, IDiffApplier direct, Acti
     }
 
     /// <summary>
-    /// True when <see cref="DirectDiffApplier"/> can write what <paramref name="mounts"/> describe from here. The
-    /// reason is the same for every snapshot of one kind (it names no path), so it can be reported once.
+    /// True when <see cref="DirectDiffApplier"/> can write what <paramref name="mounts"/> describe from here, with the
+    /// reason (it names no snapshot path: one report stands for every layer).
     /// </summary>
     public static bool CanApplyDirectly(IReadOnlyList<Mount> mounts, out string reason)
     {
@@ -53,7 +54,7 @@ public sealed class AutoDiffApplier(IDiffApplier diff, IDiffApplier direct, Acti
             return false;
         }
 
-        reason = $"running as root and the snapshot's {kind} directories are visible from this process";
+        reason = "running as root and the snapshot directories containerd names are visible from this process";
         return true;
     }
 }

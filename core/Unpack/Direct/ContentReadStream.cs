@@ -17,31 +17,31 @@ internal sealed class ContentReadStream(IContentProvider content, Descriptor blo
     private byte[] _chunk = [];
     private int _position;
 
-    public override int Read(Span<byte> buffer)
-    {
-        var chunk = new byte[buffer.Length];
-        var n = ReadAsync(chunk, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        chunk.AsSpan(0, n).CopyTo(buffer);
-        return n;
-    }
+    public override int Read(Span<byte> buffer) =>
+        _position < _chunk.Length || NextChunkAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult() ? Take(buffer) : 0;
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        _position < _chunk.Length || await NextChunkAsync(cancellationToken) ? Take(buffer.Span) : 0;
+
+    /// <summary>Moves to the next chunk (and asks for the one after it); false at the end of the blob.</summary>
+    private async ValueTask<bool> NextChunkAsync(CancellationToken cancellationToken)
     {
-        if (_position == _chunk.Length)
+        _next ??= Request();
+        if (_next is null)
         {
-            _next ??= Request();
-            if (_next is null)
-            {
-                return 0;
-            }
-
-            _chunk = await _next.WaitAsync(cancellationToken);
-            _position = 0;
-            _next = Request();
+            return false;
         }
 
+        _chunk = await _next.WaitAsync(cancellationToken);
+        _position = 0;
+        _next = Request();
+        return true;
+    }
+
+    private int Take(Span<byte> buffer)
+    {
         var n = Math.Min(buffer.Length, _chunk.Length - _position);
-        _chunk.AsMemory(_position, n).CopyTo(buffer);
+        _chunk.AsSpan(_position, n).CopyTo(buffer);
         _position += n;
         return n;
     }

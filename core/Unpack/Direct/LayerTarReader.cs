@@ -11,7 +11,8 @@ namespace Imageimportd.Unpack.Direct;
 /// given to the caller as its data regions so holes stay holes. A header Go rejects (bad checksum, bad number, sparse
 /// map out of order or not matching the data) throws <see cref="InvalidDataException"/>.
 /// The data of the current entry is lent out of the reader's own buffer (<see cref="ReadAsync"/>): no copy, no
-/// allocation per chunk. Everything after the end-of-archive blocks is left in the stream, unread.
+/// allocation per chunk. The reader reads ahead into its buffer, past the end-of-archive blocks too; whoever needs
+/// every byte of the stream (the diff ID) counts them as they are read from the stream, not from here.
 /// </summary>
 internal sealed class LayerTarReader
 {
