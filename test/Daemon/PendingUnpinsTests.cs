@@ -1,6 +1,6 @@
 using Imageimportd.Cache;
-using Imageimportd.Containerd;
 using Imageimportd.Daemon;
+using Imageimportd.Errors;
 using Imageimportd.Images;
 using Imageimportd.Oci;
 using Imageimportd.Queue;
@@ -48,7 +48,7 @@ public sealed class PendingUnpinsTests
     [Test]
     public async Task AddAsync_NameOwedAgainByALaterFile_UnpinnedOnceUnderThatFile()
     {
-        _images.ReadFault = new ContainerdException(ErrorKind.Unavailable, "down");
+        _images.ReadFault = new BackendException(FailureKind.Unavailable, "down");
         await _unpins.AddAsync("/images/a.tar", ["app:old"], CancellationToken.None).WithTimeout();
         await _unpins.AddAsync("/images/b.tar", ["app:old"], CancellationToken.None).WithTimeout();
         _images.ReadFault = null;
@@ -63,7 +63,7 @@ public sealed class PendingUnpinsTests
     [Test]
     public async Task RetryAsync_Cancelled_StaysOwed()
     {
-        _images.ReadFault = new ContainerdException(ErrorKind.Unavailable, "down");
+        _images.ReadFault = new BackendException(FailureKind.Unavailable, "down");
         await _unpins.AddAsync("/images/a.tar", ["app:old"], CancellationToken.None).WithTimeout();
         _images.ReadFault = null;
 
