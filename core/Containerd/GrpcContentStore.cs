@@ -49,6 +49,18 @@ public sealed class GrpcContentStore(ContainerdClient client, string? lease) : I
         }
     }
 
+    public async ValueTask<int> ReadIntoAsync(Digest digest, long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await PooledContentRead.ReadIntoAsync(client.Channel.CreateCallInvoker(), client.Headers(lease), digest.Value, offset, destination, cancellationToken);
+        }
+        catch (RpcException ex)
+        {
+            throw ContainerdErrors.Classify(ex, $"read {digest}");
+        }
+    }
+
     public async ValueTask<ContentInfo?> InfoAsync(Digest digest, CancellationToken cancellationToken)
     {
         try
