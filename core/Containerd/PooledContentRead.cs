@@ -17,7 +17,7 @@ internal static class PooledContentRead
         "containerd.services.content.v1.Content",
         "Read",
         Marshallers.Create(static (ReadContentRequest r) => r.ToByteArray(), ReadContentRequest.Parser.ParseFrom),
-        Marshallers.Create(static (Chunk _, SerializationContext _) => throw new NotSupportedException("responses are only read"), Parse));
+        Marshallers.Create(static (Chunk _, SerializationContext _) => throw new NotSupportedException("responses are only read"), static context => Parse(context.PayloadAsReadOnlySequence())));
 
     /// <summary>
     /// Reads <paramref name="destination"/>.Length bytes of the blob at <paramref name="offset"/> (fewer only where the blob
@@ -51,9 +51,9 @@ internal static class PooledContentRead
     }
 
     /// <summary>ReadContentResponse { int64 offset = 1; bytes data = 2; }, with data copied into a rented array.</summary>
-    private static Chunk Parse(DeserializationContext context)
+    internal static Chunk Parse(ReadOnlySequence<byte> payload)
     {
-        var reader = new SequenceReader<byte>(context.PayloadAsReadOnlySequence());
+        var reader = new SequenceReader<byte>(payload);
         var chunk = new Chunk([], 0);
         while (!reader.End)
         {
