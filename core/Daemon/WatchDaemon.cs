@@ -13,7 +13,7 @@ namespace Imageimportd.Daemon;
 /// The watch daemon: inotify hints and a periodic full scan feed the debounced <see cref="ImportQueue"/>; workers
 /// import what it hands out; the cache records what was imported so a restart re-imports nothing unchanged; pins
 /// follow files (images a file no longer supplies, because it changed or is gone, are unpinned unless another present
-/// file supplies them, and only when this daemon set the pin: <see cref="ImagePins"/>).
+/// file supplies them, and only when this daemon set the pin: <see cref="ImageRecords"/>).
 /// Cache writes are batched (<see cref="CacheSaver"/>): at most one per second, one when a pass ends, one at shutdown.
 /// Shutdown order (the invariants): stop taking work → let in-flight imports finish within the shutdown timeout,
 /// then abort them (each import deletes its own lease) → save the cache → STOPPING=1.
@@ -33,7 +33,7 @@ public sealed class WatchDaemon : IDisposable
     private readonly ImportQueue _queue;
     private readonly ImportCache _cache;
     private readonly CacheSaver _saver;
-    private readonly ImagePins _pins;
+    private readonly ImageRecords _pins;
     private readonly bool _pin;
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly Lock _cacheGate = new();
@@ -58,7 +58,7 @@ public sealed class WatchDaemon : IDisposable
         _observer = observer ?? NullObserver.Instance;
         _queue = new ImportQueue(_probe, time, new ImportQueueOptions { SettleTime = options.SettleTime, MaxConcurrency = Math.Max(1, options.Parallel) });
         _pin = import.Pin;
-        _pins = new ImagePins(backend.Images);
+        _pins = new ImageRecords(backend.Images);
         _cache = options.CachePath is { } cachePath ? ImportCache.Load(cachePath, time) : ImportCache.InMemory(time);
         _saver = new CacheSaver(_cache, time, options.CacheSaveInterval, CacheSaveFailed, count => _log.Debug("cache written ({Count} entries)", count));
         if (_cache.LoadedCorrupt)
