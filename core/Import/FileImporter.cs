@@ -102,10 +102,14 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         var content = backend.Content(lease);
         var unpacker = options.Unpack ? new Unpacker(backend.Snapshotter(options.Snapshotter, lease), Differ(lease, content), content) : null;
 
-        // Read the archive into the store: reader -> [feed -> substitution ->] content write; the feed's readers
-        // (presence, unpack ahead) consume what was stored, each on its own task.
+        // Read the archive into the store: reader -> feed -> [layer tee ->] [substitution ->] content write; the feed's
+        // readers (presence, unpack ahead) consume what was stored, each on its own task.
         await using var write = new ContentWriteStage(content, lease, options.ContentWrite, options.Limits);
-        var feed = new StoredBlobFeed(substitute ? new LayerSubstitution(write, content, backend.Leases, lease, options.ContentWrite.ChunkBytes) : write);
+        IBlobSink sink = substitute ? new LayerSubstitution(write, content, backend.Leases, lease, options.ContentWrite.ChunkBytes) : write;
+        var tee = unpacker is not null && options.UnpackAhead && options.UnpackVia != UnpackVia.Diff
+            ? new LayerTee(sink, unpacker, options.UnpackVia, options.UnpackViaReport)
+            : null;
+        var feed = new StoredBlobFeed(tee ?? sink);
         var present = new PresentBlobs(feed.Subscribe());
         await using var ahead = unpacker is not null && options.UnpackAhead ? new UnpackAhead(unpacker, options.Host, feed.Subscribe(), cancellationToken) : null;
         var (archive, root, json) = await ReadAsync(path, feed, content, cancellationToken);
@@ -129,10 +133,14 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
                 : $"the file yields no image: {string.Join("; ", warnings)}");
         }
 
-        var unpacked = unpacker is null ? 0 : await UnpackAsync(unpacker, ahead, records, warnings, cancellationToken);
+        var unpacked = unpacker is null ? 0 : await UnpackAsync(unpacker, ahead, tee, records, warnings, cancellationToken);
         await VerifyContentAsync(content, records.Select(r => r.Entry), cancellationToken);
         var images = await PutImagesAsync(path, records, cancellationToken);
-        return new ImportResult(path, images, warnings, archive.BytesRead, write.BytesSent, unpacked, clock.Elapsed) { UnpackAheadFault = ahead?.FirstFault };
+        return new ImportResult(path, images, warnings, archive.BytesRead, write.BytesSent, unpacked, clock.Elapsed)
+        {
+            UnpackAheadFault = ahead?.FirstFault ?? tee?.Fault,
+            LayersAppliedFromStream = tee?.Committed.Count ?? 0,
+        };
     }
 
     /// <summary>
@@ -192,19 +200,19 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
     }
 
     /// <summary>
-    /// Unpacks the host manifest of every image to be named: what unpack ahead did is found in place (and labelled as
-    /// if applied now), the rest is applied. Returns the number of layers applied in this import.
+    /// Unpacks the host manifest of every image to be named: what the layer tee and unpack ahead did is found in place
+    /// (and labelled as if applied now), the rest is applied. Returns the number of layers applied in this import.
     /// </summary>
-    private async Task<int> UnpackAsync(Unpacker unpacker, UnpackAhead? ahead, List<(string Name, WalkedImage Entry)> records, List<string> warnings, CancellationToken cancellationToken)
+    private async Task<int> UnpackAsync(Unpacker unpacker, UnpackAhead? ahead, LayerTee? tee, List<(string Name, WalkedImage Entry)> records, List<string> warnings, CancellationToken cancellationToken)
     {
-        var unpacked = 0;
-        IReadOnlySet<Digest>? appliedEarlier = null;
+        var appliedEarlier = new HashSet<Digest>(tee?.Committed ?? new HashSet<Digest>());
         if (ahead is not null)
         {
             await ahead.StopAsync();
-            appliedEarlier = ahead.Committed;
-            unpacked = appliedEarlier.Count;
+            appliedEarlier.UnionWith(ahead.Committed);
         }
+
+        var unpacked = appliedEarlier.Count;
 
         foreach (var entry in records.Select(r => r.Entry).DistinctBy(e => e.Target.Digest))
         {

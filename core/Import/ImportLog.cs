@@ -24,6 +24,11 @@ public static class ImportLog
             log.Debug(fault, "{File:l}: unpack ahead stopped at a fault; the unpack after the archive did the rest", result.Path);
         }
 
+        if (result.LayersAppliedFromStream > 0)
+        {
+            log.Debug("{File:l}: {Streamed} of {Unpacked} layer(s) applied from the archive stream, not read back", result.Path, result.LayersAppliedFromStream, result.LayersUnpacked);
+        }
+
         var changed = result.Images.Any(i => i.Change != ImageChange.Unchanged);
         var outcome = changed || result.Images.Count == 0 ? ImportOutcome.Imported : ImportOutcome.Unchanged;
         var names = result.Images.Where(i => !i.Name.Contains('@', StringComparison.Ordinal)).Select(i => $"{i.Name}@{i.Target.Digest}").ToArray();

@@ -17,4 +17,7 @@ public sealed record ImportResult(
 {
     /// <summary>The first fault unpack ahead met (the import went on; the unpack after the archive met it again or not).</summary>
     public Exception? UnpackAheadFault { get; init; }
+
+    /// <summary>Layers applied while their bytes streamed to the store (<see cref="LayerTee"/>), not read back; part of <see cref="LayersUnpacked"/>.</summary>
+    public int LayersAppliedFromStream { get; init; }
 }

@@ -11,7 +11,14 @@ public sealed class AutoDiffApplier(IDiffApplier diff, IDiffApplier direct, Acti
 {
     private static string? _lastChoice;
 
-    public ValueTask<Descriptor> ApplyAsync(Descriptor layer, IReadOnlyList<Mount> mounts, CancellationToken cancellationToken)
+    public ValueTask<Descriptor> ApplyAsync(Descriptor layer, IReadOnlyList<Mount> mounts, CancellationToken cancellationToken) =>
+        Choose(mounts, report) ? direct.ApplyAsync(layer, mounts, cancellationToken) : diff.ApplyAsync(layer, mounts, cancellationToken);
+
+    /// <summary>
+    /// True when <paramref name="mounts"/> are to be written directly; reports the choice when it changed (also for the
+    /// import's streaming layer tee, so the log says it once whichever applies the layer).
+    /// </summary>
+    public static bool Choose(IReadOnlyList<Mount> mounts, Action<string>? report)
     {
         var useDirect = CanApplyDirectly(mounts, out var reason);
         var choice = useDirect ? $"unpack via direct apply: {reason}" : $"unpack via containerd's Diff service: {reason}";
@@ -20,7 +27,7 @@ public sealed class AutoDiffApplier(IDiffApplier diff, IDiffApplier direct, Acti
             report?.Invoke(choice);
         }
 
-        return useDirect ? direct.ApplyAsync(layer, mounts, cancellationToken) : diff.ApplyAsync(layer, mounts, cancellationToken);
+        return useDirect;
     }
 
     /// <summary>True when <see cref="DirectDiffApplier"/> can write what <paramref name="mounts"/> describe from here.</summary>
