@@ -49,11 +49,12 @@ internal static partial class PosixFs
     /// <summary>The target of a symlink, or null when the path is not one (or does not exist).</summary>
     public static string? ReadLink(string path)
     {
-        var buffer = new byte[4096];
+        // On the stack: name resolution calls this for every component of every entry (and in every lower layer).
+        Span<byte> buffer = stackalloc byte[4096];
         var n = ReadlinkNative(path, ref buffer[0], (nuint)buffer.Length);
         if (n >= 0)
         {
-            return System.Text.Encoding.UTF8.GetString(buffer, 0, (int)n);
+            return System.Text.Encoding.UTF8.GetString(buffer[..(int)n]);
         }
 
         var errno = Marshal.GetLastPInvokeError();
