@@ -148,7 +148,7 @@ internal static class CacheCommand
     private static async Task<IReadOnlyList<string>> UnpinOursAsync(ContainerdOptions containerd, IReadOnlyList<string> names, CancellationToken cancellationToken)
     {
         using var client = new ContainerdClient(containerd);
-        var pins = new ImagePins(client.ImageStore());
+        var pins = new ImageRecords(client.ImageStore());
         var ours = await pins.ListOursAsync(cancellationToken);
         var unpinned = new List<string>();
         foreach (var name in names)

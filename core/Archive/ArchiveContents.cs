@@ -25,8 +25,23 @@ public sealed class ArchiveContents
     /// <summary>Every stored blob by its verified digest.</summary>
     public required IReadOnlyDictionary<Digest, StoredBlob> BlobsByDigest { get; init; }
 
+    /// <summary>
+    /// Set when the reader stopped early because a blob came back <see cref="BlobState.HintMismatch"/>: the archive must
+    /// be read again without layer substitution. Nothing else in an abandoned read means anything.
+    /// </summary>
+    public string? HintMismatch { get; init; }
+
     /// <summary>Uncompressed bytes read from the archive stream.</summary>
     public long BytesRead { get; init; }
+
+    internal static ArchiveContents Abandoned(string hintMismatch) => new()
+    {
+        Format = ArchiveFormat.Docker,
+        BlobsByPath = new Dictionary<string, StoredBlob>(),
+        BlobsByDigest = new Dictionary<Digest, StoredBlob>(),
+        Symlinks = new Dictionary<string, string>(),
+        HintMismatch = hintMismatch,
+    };
 
     /// <summary>Resolves a path named by <c>manifest.json</c>, following symlink entries (docker dedupes layers with them).</summary>
     public StoredBlob? Resolve(string path)

@@ -6,7 +6,7 @@ namespace Imageimportd.Archive;
 /// <summary>
 /// Turns an image archive's tar stream into stored blobs plus the one document describing its images.
 /// It reads the stream once, front to back, never extracts to disk and never holds a layer in memory:
-/// each regular file goes straight to <see cref="IBlobIngest"/>. Entry names are only map keys here
+/// each regular file goes straight to <see cref="IBlobSink"/>. Entry names are only map keys here
 /// (nothing is written to a path), so <c>../</c>, absolute names and links cannot escape anything.
 /// </summary>
 public sealed class ArchiveReader(ArchiveLimits limits)
@@ -21,7 +21,7 @@ public sealed class ArchiveReader(ArchiveLimits limits)
     {
     }
 
-    public async Task<ArchiveContents> ReadAsync(Stream tar, IBlobIngest ingest, CancellationToken cancellationToken)
+    public async Task<ArchiveContents> ReadAsync(Stream tar, IBlobSink ingest, CancellationToken cancellationToken)
     {
         var byPath = new Dictionary<string, StoredBlob>(StringComparer.Ordinal);
         var byDigest = new Dictionary<Digest, StoredBlob>();
@@ -102,7 +102,14 @@ public sealed class ArchiveReader(ArchiveLimits limits)
                     Add(await ingest.IngestAsync(name, indexBytes, cancellationToken));
                     break;
                 default:
-                    Add(await ingest.IngestAsync(name, size, ClaimedDigest(name), HintedDigest(name), data, cancellationToken));
+                    var blob = await ingest.IngestAsync(name, size, ClaimedDigest(name), HintedDigest(name), data, cancellationToken);
+                    if (blob.State == BlobState.HintMismatch)
+                    {
+                        // The bytes were only hashed and are gone from the stream: reading on would be wasted.
+                        return ArchiveContents.Abandoned($"{name}: content digest {blob.Digest} is not the {HintedDigest(name)} its name says");
+                    }
+
+                    Add(blob);
                     break;
             }
 

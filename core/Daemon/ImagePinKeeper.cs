@@ -20,7 +20,7 @@ namespace Imageimportd.Daemon;
 /// <item><see cref="UnpinGoneAsync"/>: files are gone; their images no present file supplies are unpinned in one pass
 /// and their entries forgotten with one cache write; when containerd fails, the entries stay for the next scan.</item>
 /// </list>
-/// Only pins this daemon set are removed (<see cref="ImagePins"/>); images are never deleted. A
+/// Only pins this daemon set are removed (<see cref="ImageRecords"/>); images are never deleted. A
 /// <see cref="BackendException"/> is handled here (logged, retried later); cancellation propagates. Thread-safe:
 /// the cache has its own lock, and the pending unpins theirs.
 /// </summary>
@@ -31,13 +31,13 @@ public sealed class ImagePinKeeper
     private readonly ImportCache _cache;
     private readonly CacheSaver _saver;
     private readonly IImageStore _images;
-    private readonly ImagePins _pins;
+    private readonly ImageRecords _pins;
     private readonly bool _pin;
     private readonly PendingUnpins _unpins;
     private readonly ILogger _log;
 
     /// <param name="pin">Whether imports pin (<c>--no-pin</c> turns it off): then nothing is re-pinned at start.</param>
-    public ImagePinKeeper(ImportCache cache, CacheSaver saver, IImageStore images, ImagePins pins, bool pin, PendingUnpins unpins, ILogger log)
+    public ImagePinKeeper(ImportCache cache, CacheSaver saver, IImageStore images, ImageRecords pins, bool pin, PendingUnpins unpins, ILogger log)
     {
         _cache = cache;
         _saver = saver;

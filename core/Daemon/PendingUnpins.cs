@@ -14,7 +14,7 @@ namespace Imageimportd.Daemon;
 /// <item><see cref="AddAsync"/> owes them and tries at once; <see cref="RetryAsync"/> (each scan) tries what is still
 /// owed.</item>
 /// <item>A name is settled, and no longer owed, when it is unpinned, when the image is gone or its pin is not ours
-/// (<see cref="ImagePins"/>), or when a present file supplies it again (then it is left pinned).</item>
+/// (<see cref="ImageRecords"/>), or when a present file supplies it again (then it is left pinned).</item>
 /// <item>A name containerd refuses stays owed: the first refusal is a warning, a refused retry a debug line.</item>
 /// </list>
 /// Kept in memory only. Cancellation propagates. Thread-safe: workers add while the scan retries.
@@ -23,7 +23,7 @@ public sealed class PendingUnpins
 {
     private readonly ImportCache _cache;
     private readonly IImageStore _images;
-    private readonly ImagePins _pins;
+    private readonly ImageRecords _pins;
     private readonly IFileProbe _probe;
     private readonly ILogger _log;
     private readonly Lock _gate = new();
@@ -32,7 +32,7 @@ public sealed class PendingUnpins
     private readonly Dictionary<string, string> _owed = new(StringComparer.Ordinal);
 
     /// <param name="cache">Read only here: which files supply a name.</param>
-    public PendingUnpins(ImportCache cache, IImageStore images, ImagePins pins, IFileProbe probe, ILogger log)
+    public PendingUnpins(ImportCache cache, IImageStore images, ImageRecords pins, IFileProbe probe, ILogger log)
     {
         _cache = cache;
         _images = images;

@@ -41,7 +41,7 @@ public static class WatchDaemonFactory
                 }
             },
             count => log.Debug("cache written ({Count} entries)", count));
-        var pins = new ImagePins(backend.Images);
+        var pins = new ImageRecords(backend.Images);
         var keeper = new ImagePinKeeper(cache, saver, backend.Images, pins, import.Pin, new PendingUnpins(cache, backend.Images, pins, probe, log), log);
         var readiness = new Readiness(notifier, queue, keeper.Flush, observer, log, directory, time);
         var pass = new ScanPass(directory, new DirectoryScan(note => log.Warning("{Reason:l}", note)), probe, cache, keeper, queue, observer, log);

@@ -8,12 +8,13 @@ namespace Imageimportd.Images;
 /// <summary>
 /// Builds, for a docker archive, the manifests and index that containerd's importer would write — the same bytes,
 /// so the same image digests as <c>ctr images import</c>. That includes its quirk of pointing a layer at an already
-/// stored compressed blob whose <c>containerd.io/uncompressed</c> label names the archive's uncompressed layer.
+/// stored compressed blob whose <c>containerd.io/uncompressed</c> label names the archive's uncompressed layer
+/// (<see cref="LayerSubstitution"/>).
 /// </summary>
 public sealed class DockerIndexBuilder(IContentStore store)
 {
     /// <summary>Writes the generated manifests and index through <paramref name="ingest"/> and returns the index descriptor.</summary>
-    public async Task<Descriptor> BuildAsync(ArchiveContents archive, IBlobIngest ingest, BlobJsonSource json, CancellationToken cancellationToken)
+    public async Task<Descriptor> BuildAsync(ArchiveContents archive, IBlobSink ingest, BlobJsonSource json, CancellationToken cancellationToken)
     {
         var manifests = new List<Descriptor>();
         foreach (var entry in archive.DockerManifests ?? [])
@@ -64,37 +65,14 @@ public sealed class DockerIndexBuilder(IContentStore store)
     {
         var layers = new Descriptor[files.Count];
         var headers = new ReadOnlyMemory<byte>[files.Count];
-        // As in containerd, a digest maps to the last layer that has it.
-        var byDigest = new Dictionary<Digest, int>();
         for (var i = 0; i < files.Count; i++)
         {
             var blob = archive.Resolve(files[i]) ?? throw new InvalidDataException($"layer \"{files[i]}\" not found");
             layers[i] = new Descriptor("", blob.Digest, blob.Size);
             headers[i] = blob.Header;
-            byDigest[blob.Digest] = i;
         }
 
-        if (files.Count > 0)
-        {
-            var filters = layers.Select(l => $"labels.\"{ContentLabels.Uncompressed}\"=={l.Digest}").Distinct().ToArray();
-            var matches = new List<ContentInfo>();
-            await foreach (var info in store.ListAsync(filters, cancellationToken))
-            {
-                matches.Add(info);
-            }
-
-            // containerd walks its store in digest order, the last match wins.
-            foreach (var info in matches.OrderBy(m => m.Digest))
-            {
-                if (info.Labels.TryGetValue(ContentLabels.Uncompressed, out var value) && Digest.TryParse(value, out var uncompressed)
-                    && byDigest.TryGetValue(uncompressed, out var i))
-                {
-                    var header = info.Size == 0 ? [] : await store.ReadAsync(info.Digest, 0, 10, cancellationToken);
-                    layers[i] = new Descriptor(MediaTypeOf(header, info.Size), info.Digest, info.Size);
-                }
-            }
-        }
-
+        await LayerSubstitution.SubstituteAsync(store, layers, cancellationToken);
         for (var i = 0; i < layers.Length; i++)
         {
             if (layers[i].MediaType.Length > 0)
@@ -113,7 +91,4 @@ public sealed class DockerIndexBuilder(IContentStore store)
 
         return [.. layers];
     }
-
-    private static string MediaTypeOf(ReadOnlyMemory<byte> header, long size) =>
-        size >= 10 && MediaTypes.LooksCompressed(header.Span) ? MediaTypes.DockerLayerGzip : MediaTypes.DockerLayer;
 }

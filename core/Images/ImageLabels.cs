@@ -9,7 +9,7 @@ public static class ImageLabels
 
     /// <summary>
     /// Set beside <see cref="CriPinned"/> when imageimportd set the pin, so it only ever removes pins of its own (a system
-    /// image pinned by someone else stays pinned). See <see cref="ImagePins"/>.
+    /// image pinned by someone else stays pinned). See <see cref="ImageRecords"/>.
     /// </summary>
     public const string Pinned = "io.imageimportd.pinned";
     public const string PinnedValue = "true";

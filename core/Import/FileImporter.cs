@@ -49,15 +49,10 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         await backend.Leases.CreateAsync(lease, labels, cancellationToken);
         try
         {
-            try
-            {
-                return await ImportUnderLeaseAsync(path, lease, clock, twins: true, cancellationToken);
-            }
-            catch (HintMismatchException)
-            {
-                // A layer was skipped for a twin of what its name promised, and its bytes were something else.
-                return await ImportUnderLeaseAsync(path, lease, clock, twins: false, cancellationToken);
-            }
+            // A layer left unsent for its substitute held other bytes than its name said: read again, sending everything.
+            return await ImportUnderLeaseAsync(path, lease, clock, substitute: true, cancellationToken)
+                ?? await ImportUnderLeaseAsync(path, lease, clock, substitute: false, cancellationToken)
+                ?? throw new InvalidOperationException("a hint mismatch without layer substitution");
         }
         finally
         {
@@ -99,18 +94,89 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         }
     }
 
-    private async Task<ImportResult> ImportUnderLeaseAsync(string path, string lease, Stopwatch clock, bool twins, CancellationToken cancellationToken)
+    /// <summary>
+    /// The stages of one import, in order. Returns null when the archive must be read again without layer substitution
+    /// (a blob's bytes were not what its name hinted at, and were only hashed).
+    /// </summary>
+    private async Task<ImportResult?> ImportUnderLeaseAsync(string path, string lease, Stopwatch clock, bool substitute, CancellationToken cancellationToken)
     {
         var content = backend.Content(lease);
-        var warnings = new List<string>();
         var unpacker = options.Unpack ? new Unpacker(backend.Snapshotter(options.Snapshotter, lease), Differ(lease, content), content) : null;
-        await using var ahead = unpacker is not null && options.UnpackAhead
-            ? new UnpackAhead(unpacker, options.Host, cancellationToken)
-            : null;
-        var layerTwins = twins ? new LeasedLayerTwins(content, backend.Leases, lease) : null;
-        await using var ingest = new ContentIngest(content, lease, options.Ingest, options.Limits, ahead, layerTwins);
 
-        ArchiveContents archive;
+        // Read the archive into the store: reader -> feed -> [layer tee ->] [substitution ->] content write; the feed's
+        // readers (presence, unpack ahead) consume what was stored, each on its own task.
+        await using var write = new ContentWriteStage(content, lease, options.ContentWrite, options.Limits);
+        IBlobSink sink = substitute ? new LayerSubstitution(write, content, backend.Leases, lease, options.ContentWrite.ChunkBytes) : write;
+        var tee = unpacker is not null && options.UnpackAhead && options.UnpackVia != UnpackVia.Diff
+            ? new LayerTee(sink, unpacker, options.UnpackVia, options.UnpackViaReport)
+            : null;
+        var feed = new StoredBlobFeed(tee ?? sink);
+        var present = new PresentBlobs(feed.Subscribe());
+        await using var ahead = unpacker is not null && options.UnpackAhead ? new UnpackAhead(unpacker, options.Host, feed.Subscribe(), cancellationToken) : null;
+        var (archive, root, json) = await ReadAsync(path, feed, content, cancellationToken);
+        if (archive.HintMismatch is not null)
+        {
+            return null;
+        }
+
+        await present.WhenDoneAsync();
+
+        // Decide which images exist, unpack them, then (last) write their records.
+        var warnings = new List<string>();
+        var walk = await new ImportWalk(content, json, options.Host).RunAsync(root, present.Digests, cancellationToken);
+        var records = Name(path, walk, warnings);
+        if (records.Count == 0)
+        {
+            // A file that names no image has imported nothing: a failure, never a quiet "imported: []" (the daemon
+            // would cache it as done). The reasons are the naming and completeness warnings.
+            throw new InvalidDataException(walk.Entries.Count == 0
+                ? "the file yields no image: its index names no manifest"
+                : $"the file yields no image: {string.Join("; ", warnings)}");
+        }
+
+        var unpacked = unpacker is null ? 0 : await UnpackAsync(unpacker, ahead, tee, records, warnings, cancellationToken);
+        await VerifyContentAsync(content, records.Select(r => r.Entry), cancellationToken);
+        var images = await PutImagesAsync(path, records, cancellationToken);
+        return new ImportResult(path, images, warnings, archive.BytesRead, write.BytesSent, unpacked, clock.Elapsed)
+        {
+            UnpackAheadFault = ahead?.FirstFault ?? tee?.Fault,
+            LayersAppliedFromStream = tee?.Committed.Count ?? 0,
+        };
+    }
+
+    /// <summary>
+    /// Reads the archive through <paramref name="feed"/> and, for a docker archive, generates its manifests and index the
+    /// same way; returns the root index and the JSON documents seen. Closes the feed, whatever happens.
+    /// </summary>
+    private async Task<(ArchiveContents Archive, Descriptor Root, BlobJsonSource Json)> ReadAsync(string path, StoredBlobFeed feed, IContentStore content, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var archive = await ReadArchiveAsync(path, feed, cancellationToken);
+            var json = new BlobJsonSource(content, options.Limits.MaxMetadataBytes);
+            if (archive.HintMismatch is not null)
+            {
+                return (archive, new Descriptor(MediaTypes.OciIndex, default, 0), json);
+            }
+
+            json.AddAll(archive.BlobsByDigest.Values);
+            if (archive.Format == ArchiveFormat.OciLayout)
+            {
+                return (archive, new Descriptor(MediaTypes.OciIndex, archive.RootIndex!.Digest, archive.RootIndex.Size), json);
+            }
+
+            var root = await new DockerIndexBuilder(content).BuildAsync(archive, feed, json, cancellationToken);
+            await feed.CompleteAsync(cancellationToken);
+            return (archive, root, json);
+        }
+        finally
+        {
+            feed.Close();
+        }
+    }
+
+    private async Task<ArchiveContents> ReadArchiveAsync(string path, IBlobSink sink, CancellationToken cancellationToken)
+    {
         var file = Scan.SafeFile.OpenRead(path, 1 << 16, out var status);
         if (status.Size == 0)
         {
@@ -125,80 +191,51 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
             var decompressed = await Decompressor.OpenAsync(new ProgressStream(file, progress), options.Decompression, cancellationToken);
             await using var tar = new ExpansionGuardStream(decompressed, options.Limits);
             SparseFiles.ThrowIfSparse(status, decompressed.Kind);
-            archive = await new ArchiveReader(options.Limits).ReadAsync(tar, ingest, cancellationToken);
+            return await new ArchiveReader(options.Limits).ReadAsync(tar, sink, cancellationToken);
         }
         finally
         {
             _inFlight.TryRemove(progress, out _);
             await file.DisposeAsync();
         }
+    }
 
-        var json = new BlobJsonSource(content, options.Limits.MaxMetadataBytes);
-        json.AddAll(archive.BlobsByDigest.Values);
-        var present = new HashSet<Digest>(archive.BlobsByDigest.Keys);
-        Descriptor root;
-        if (archive.Format == ArchiveFormat.OciLayout)
+    /// <summary>
+    /// Unpacks the host manifest of every image to be named: what the layer tee and unpack ahead did is found in place
+    /// (and labelled as if applied now), the rest is applied. Returns the number of layers applied in this import.
+    /// </summary>
+    private async Task<int> UnpackAsync(Unpacker unpacker, UnpackAhead? ahead, LayerTee? tee, List<(string Name, WalkedImage Entry)> records, List<string> warnings, CancellationToken cancellationToken)
+    {
+        var appliedEarlier = new HashSet<Digest>(tee?.Committed ?? new HashSet<Digest>());
+        if (ahead is not null)
         {
-            root = new Descriptor(MediaTypes.OciIndex, archive.RootIndex!.Digest, archive.RootIndex.Size);
-        }
-        else
-        {
-            root = await new DockerIndexBuilder(content).BuildAsync(archive, new PresenceRecorder(ingest, present), json, cancellationToken);
-            await ingest.CompleteAsync(cancellationToken);
-        }
-
-        var walk = await new ImportWalk(content, json, options.Host).RunAsync(root, present, cancellationToken);
-        var records = Name(path, walk, warnings);
-        if (records.Count == 0)
-        {
-            // A file that names no image has imported nothing: a failure, never a quiet "imported: []" (the daemon
-            // would cache it as done). The reasons are the naming and completeness warnings.
-            throw new InvalidDataException(walk.Entries.Count == 0
-                ? "the file yields no image: its index names no manifest"
-                : $"the file yields no image: {string.Join("; ", warnings)}");
+            await ahead.StopAsync();
+            appliedEarlier.UnionWith(ahead.Committed);
         }
 
-        var unpacked = 0;
-        if (unpacker is not null)
+        var unpacked = appliedEarlier.Count;
+
+        foreach (var entry in records.Select(r => r.Entry).DistinctBy(e => e.Target.Digest))
         {
-            HashSet<Digest>? appliedEarlier = null;
-            if (ahead is not null)
+            if (entry.HostManifest is null)
             {
-                await ahead.StopAsync();
-                unpacked = ahead.Committed.Count;
-                appliedEarlier = [.. ahead.Committed];
+                warnings.Add(entry.UnknownMediaType is { } type
+                    ? $"{entry.Target.Digest}: unknown media type {type} (not an image manifest or index); not unpacked"
+                    : $"{entry.Target.Digest}: no manifest for {options.Host}; not unpacked");
+                continue;
             }
 
-            var targets = records.Select(r => r.Entry).DistinctBy(e => e.Target.Digest).ToList();
-            foreach (var entry in targets)
+            try
             {
-                if (entry.HostManifest is null)
-                {
-                    warnings.Add(entry.UnknownMediaType is { } type
-                        ? $"{entry.Target.Digest}: unknown media type {type} (not an image manifest or index); not unpacked"
-                        : $"{entry.Target.Digest}: no manifest for {options.Host}; not unpacked");
-                    continue;
-                }
-
-                try
-                {
-                    unpacked += await unpacker.UnpackAsync(entry.HostManifest, appliedEarlier, cancellationToken);
-                }
-                catch (BackendException ex) when (ex.Kind == FailureKind.NotFound)
-                {
-                    throw Collected(ex);
-                }
+                unpacked += await unpacker.UnpackAsync(entry.HostManifest, appliedEarlier, cancellationToken);
+            }
+            catch (BackendException ex) when (ex.Kind == FailureKind.NotFound)
+            {
+                throw Collected(ex);
             }
         }
 
-        await VerifyContentAsync(content, records.Select(r => r.Entry), cancellationToken);
-        var images = new List<ImportedImage>();
-        foreach (var (name, entry) in records)
-        {
-            images.Add(await PutImageAsync(name, entry.Target, path, cancellationToken));
-        }
-
-        return new ImportResult(path, images, warnings, archive.BytesRead, ingest.BytesSent, unpacked, clock.Elapsed);
+        return unpacked;
     }
 
     /// <summary>
@@ -236,7 +273,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
     private static BackendException Collected(BackendException ex) =>
         new(FailureKind.Aborted, $"content was collected by containerd's GC during the import ({ex.Message}); it will be imported again", ex);
 
-    /// <summary>Names every complete root entry (plus its <c>repo@digest</c> twin); the rest become warnings.</summary>
+    /// <summary>Names every complete root entry (plus its <c>repo@digest</c> digest name); the rest become warnings.</summary>
     private List<(string Name, WalkedImage Entry)> Name(string path, WalkResult walk, List<string> warnings)
     {
         var records = new List<(string, WalkedImage)>();
@@ -272,84 +309,18 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         return records;
     }
 
-    /// <summary>
-    /// Creates the image, or re-points an existing name; writes nothing when it is already as wanted. The pin labels come
-    /// from <see cref="ImagePins"/>: an image someone else pinned keeps its pin as it is, never marked as ours.
-    /// </summary>
-    private async Task<ImportedImage> PutImageAsync(string name, Descriptor target, string path, CancellationToken cancellationToken)
+    /// <summary>Writes the image records, last: creates, re-points or leaves each name (see <see cref="ImageRecords"/>).</summary>
+    private async Task<List<ImportedImage>> PutImagesAsync(string path, List<(string Name, WalkedImage Entry)> records, CancellationToken cancellationToken)
     {
-        var existing = await backend.Images.GetAsync(name, cancellationToken);
-        if (existing is null)
+        var images = new List<ImportedImage>();
+        var store = new ImageRecords(backend.Images);
+        var source = Path.GetFullPath(path);
+        foreach (var (name, entry) in records)
         {
-            try
-            {
-                await backend.Images.CreateAsync(new ImageRecord(name, target, Wanted(null)), cancellationToken);
-                return new ImportedImage(name, target, ImageChange.Created, null);
-            }
-            catch (BackendException ex) when (ex.Kind == FailureKind.AlreadyExists)
-            {
-                existing = await backend.Images.GetAsync(name, cancellationToken);
-                if (existing is null)
-                {
-                    throw;
-                }
-            }
+            var (change, previous) = await store.PutAsync(name, entry.Target, source, options.Pin, cancellationToken);
+            images.Add(new ImportedImage(name, entry.Target, change, previous));
         }
 
-        var labels = Wanted(existing.Labels);
-        var sameTarget = existing.Target.Digest == target.Digest && existing.Target.MediaType == target.MediaType;
-        // The source label is written with the target; when several files supply the same image, the first keeps it,
-        // so re-scanning them costs no writes. Only a missing pin is worth a write on its own.
-        var missingLabels = labels
-            .Where(l => (!sameTarget || l.Key != ImageLabels.Source || !existing.Labels.ContainsKey(ImageLabels.Source))
-                && (!existing.Labels.TryGetValue(l.Key, out var v) || v != l.Value))
-            .Select(l => "labels." + l.Key).ToList();
-        if (sameTarget && missingLabels.Count == 0)
-        {
-            return new ImportedImage(name, target, ImageChange.Unchanged, null);
-        }
-
-        var fields = new List<string>(missingLabels);
-        if (!sameTarget)
-        {
-            fields.Add("target");
-        }
-
-        await backend.Images.UpdateAsync(new ImageRecord(name, target, labels), fields, cancellationToken);
-        return sameTarget
-            ? new ImportedImage(name, target, ImageChange.Relabeled, null)
-            : new ImportedImage(name, target, ImageChange.Repointed, existing.Target.Digest);
-
-        Dictionary<string, string> Wanted(IReadOnlyDictionary<string, string>? current)
-        {
-            var wanted = new Dictionary<string, string>(StringComparer.Ordinal) { [ImageLabels.Source] = Path.GetFullPath(path) };
-            if (options.Pin)
-            {
-                foreach (var (key, value) in ImagePins.LabelsToPin(current))
-                {
-                    wanted[key] = value;
-                }
-            }
-
-            return wanted;
-        }
-    }
-
-    /// <summary>Notes the digests of blobs the importer generates, so the walk counts them as present.</summary>
-    private sealed class PresenceRecorder(IBlobIngest inner, HashSet<Digest> present) : IBlobIngest
-    {
-        public async ValueTask<StoredBlob> IngestAsync(string path, long size, Digest? claimed, Digest? hint, Stream data, CancellationToken cancellationToken) =>
-            Note(await inner.IngestAsync(path, size, claimed, hint, data, cancellationToken));
-
-        public async ValueTask<StoredBlob> IngestAsync(string path, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
-            Note(await inner.IngestAsync(path, bytes, cancellationToken));
-
-        public ValueTask CompleteAsync(CancellationToken cancellationToken) => inner.CompleteAsync(cancellationToken);
-
-        private StoredBlob Note(StoredBlob blob)
-        {
-            present.Add(blob.Digest);
-            return blob;
-        }
+        return images;
     }
 }

@@ -37,7 +37,7 @@ public sealed record ImportOptions
 
     public ArchiveLimits Limits { get; init; } = ArchiveLimits.Default;
 
-    public ContentIngestOptions Ingest { get; init; } = ContentIngestOptions.Default;
+    public ContentWriteOptions ContentWrite { get; init; } = ContentWriteOptions.Default;
 
     public DecompressionOptions Decompression { get; init; } = DecompressionOptions.Default;
 

@@ -1,21 +1,7 @@
+using Imageimportd.Images;
 using Imageimportd.Oci;
 
 namespace Imageimportd.Import;
-
-/// <summary>What happened to one image name.</summary>
-public enum ImageChange
-{
-    Created,
-
-    /// <summary>The name existed and now points at another target (the old one is in <see cref="ImportedImage.PreviousTarget"/>).</summary>
-    Repointed,
-
-    /// <summary>The name pointed at the same target; only labels were added.</summary>
-    Relabeled,
-
-    /// <summary>Nothing to write: same target, labels already there.</summary>
-    Unchanged,
-}
 
 public sealed record ImportedImage(string Name, Descriptor Target, ImageChange Change, Digest? PreviousTarget);
 
@@ -27,4 +13,11 @@ public sealed record ImportResult(
     long BytesRead,
     long BytesSent,
     int LayersUnpacked,
-    TimeSpan Duration);
+    TimeSpan Duration)
+{
+    /// <summary>The first fault unpack ahead met (the import went on; the unpack after the archive met it again or not).</summary>
+    public Exception? UnpackAheadFault { get; init; }
+
+    /// <summary>Layers applied while their bytes streamed to the store (<see cref="LayerTee"/>), not read back; part of <see cref="LayersUnpacked"/>.</summary>
+    public int LayersAppliedFromStream { get; init; }
+}

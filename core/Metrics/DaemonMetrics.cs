@@ -54,7 +54,7 @@ public sealed class DaemonMetrics(TimeProvider time) : IDaemonObserver
             return;
         }
 
-        var unchanged = result.Images.Count > 0 && result.Images.All(i => i.Change == ImageChange.Unchanged);
+        var unchanged = result.Images.Count > 0 && result.Images.All(i => i.Change == Images.ImageChange.Unchanged);
         Interlocked.Increment(ref unchanged ? ref _unchanged : ref _imported);
         Interlocked.Add(ref _bytesRead, result.BytesRead);
         Interlocked.Add(ref _bytesSent, result.BytesSent);

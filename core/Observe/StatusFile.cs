@@ -62,7 +62,7 @@ public sealed class StatusFile : IDaemonObserver
 
     public void ImportSucceeded(string path, ImportResult? result, IReadOnlyList<string> images)
     {
-        var unchanged = result is not null && result.Images.Count > 0 && result.Images.All(i => i.Change == ImageChange.Unchanged);
+        var unchanged = result is not null && result.Images.Count > 0 && result.Images.All(i => i.Change == Images.ImageChange.Unchanged);
         Update(() =>
         {
             _files[path] = new FileImportState(unchanged ? "unchanged" : "imported", _time.GetUtcNow(), images, null, null);

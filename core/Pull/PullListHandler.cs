@@ -1,6 +1,7 @@
 using Imageimportd.Daemon;
 using Imageimportd.Errors;
 using Imageimportd.Images;
+using Imageimportd.Import;
 using Serilog;
 
 namespace Imageimportd.Pull;
@@ -30,12 +31,12 @@ public sealed class PullListHandler(IImagePuller puller, IImageStore images, boo
             .RunAsync(parse.Entries, cancellationToken);
         foreach (var entry in result.Entries)
         {
-            var outcome = entry.Outcome switch
+            var outcome = ImportLog.Name(entry.Outcome switch
             {
-                PullOutcome.Pulled => "pulled",
-                PullOutcome.AlreadyPresent => "unchanged",
-                _ => "failed",
-            };
+                PullOutcome.Pulled => ImportOutcome.Pulled,
+                PullOutcome.AlreadyPresent => ImportOutcome.Unchanged,
+                _ => ImportOutcome.Failed,
+            });
             var line = log.ForContext("Outcome", outcome).ForContext("File", path).ForContext("Duration", entry.Duration);
             if (entry.Outcome == PullOutcome.Failed)
             {

@@ -6,8 +6,8 @@ namespace Imageimportd.Pull;
 
 /// <summary>
 /// Makes the images of a pull list present and pinned. Per entry: CRI ImageStatus; when absent, CRI PullImage; then
-/// the pin labels of <see cref="ImagePins"/> (unless <see cref="PullListOptions.Pin"/> is off) and
-/// <c>io.imageimportd.source</c> on the image record named by the reference and on its <c>repo@sha256:…</c> twin when
+/// the pin labels of <see cref="ImageRecords"/> (unless <see cref="PullListOptions.Pin"/> is off) and
+/// <c>io.imageimportd.source</c> on the image record named by the reference and on its <c>repo@sha256:…</c> digest name when
 /// that exists. Labels already there are not written again, so a second run over the same list writes nothing; a
 /// source label another file already set is kept (as the importer keeps the first archive's), so two lists naming
 /// the same image do not take turns rewriting it. At most <see cref="PullListOptions.MaxParallelPulls"/> entries at
@@ -19,6 +19,7 @@ public sealed class PullListRunner
 {
     private readonly IImagePuller _puller;
     private readonly IImageStore _images;
+    private readonly ImageRecords _records;
     private readonly PullListOptions _options;
     private readonly string _source;
 
@@ -27,6 +28,7 @@ public sealed class PullListRunner
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxParallelPulls, 1);
         _puller = puller;
         _images = images;
+        _records = new ImageRecords(images);
         _options = options;
         _source = Path.GetFullPath(options.Source);
     }
@@ -86,7 +88,7 @@ public sealed class PullListRunner
         return new PullEntryResult(entry, PullOutcome.Failed, imageId, [], prefix + reason, transient, Stopwatch.GetElapsedTime(started));
     }
 
-    /// <summary>Labels the record and its digest twin; returns the names written, or null when the record is missing.</summary>
+    /// <summary>Labels the record and its digest name's record; returns the names written, or null when the record is missing.</summary>
     private async Task<IReadOnlyList<string>?> LabelAsync(string reference, CancellationToken cancellationToken)
     {
         var record = await _images.GetAsync(reference, cancellationToken);
@@ -101,44 +103,17 @@ public sealed class PullListRunner
             written.Add(record.Name);
         }
 
-        if (ImageNaming.DigestNameOf(reference, record.Target.Digest) is { } twinName
-            && await _images.GetAsync(twinName, cancellationToken) is { } twin
-            && await LabelOneAsync(twin, cancellationToken))
+        if (ImageNaming.DigestNameOf(reference, record.Target.Digest) is { } digestName
+            && await _images.GetAsync(digestName, cancellationToken) is { } byDigest
+            && await LabelOneAsync(byDigest, cancellationToken))
         {
-            written.Add(twin.Name);
+            written.Add(byDigest.Name);
         }
 
         return written;
     }
 
     /// <summary>Writes the labels the record lacks, and nothing when it lacks none; true when it wrote.</summary>
-    private async Task<bool> LabelOneAsync(ImageRecord record, CancellationToken cancellationToken)
-    {
-        var missing = new List<KeyValuePair<string, string>>();
-        if (_options.Pin)
-        {
-            // ImagePins decides: an image pinned already (by CRI, by someone else) is left as it is.
-            missing.AddRange(ImagePins.LabelsToPin(record.Labels));
-        }
-
-        if (!record.Labels.ContainsKey(ImageLabels.Source))
-        {
-            missing.Add(new(ImageLabels.Source, _source));
-        }
-
-        if (missing.Count == 0)
-        {
-            return false;
-        }
-
-        // The mask limits the update to the listed labels; the full set is sent so the record reads as intended too.
-        var labels = new Dictionary<string, string>(record.Labels, StringComparer.Ordinal);
-        foreach (var (key, value) in missing)
-        {
-            labels[key] = value;
-        }
-
-        await _images.UpdateAsync(record with { Labels = labels }, missing.ConvertAll(l => "labels." + l.Key), cancellationToken);
-        return true;
-    }
+    private Task<bool> LabelOneAsync(ImageRecord record, CancellationToken cancellationToken) =>
+        _records.AddLabelsAsync(record, _source, _options.Pin, cancellationToken);
 }

@@ -1,5 +1,5 @@
+using System.Threading.Channels;
 using Imageimportd.Archive;
-using Imageimportd.Content;
 using Imageimportd.Oci;
 
 namespace Imageimportd.Unpack;
@@ -19,9 +19,10 @@ namespace Imageimportd.Unpack;
 /// Archives that name blobs otherwise (<c>blobs/sha256/…</c>, <c>&lt;id&gt;/layer.tar</c>) are written in name order,
 /// which says nothing of layer order, so nothing is guessed for them.
 /// </para>
-/// Applies run one at a time, on a task of their own; <see cref="StopAsync"/> waits for the one in progress.
+/// It reads what was stored from its own <see cref="StoredBlobFeed"/> channel, on a task of its own; applies run one at
+/// a time, on another; <see cref="StopAsync"/> waits for the one in progress.
 /// </summary>
-public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
+public sealed class UnpackAhead : IAsyncDisposable
 {
     private readonly Unpacker _unpacker;
     private readonly Platform _host;
@@ -34,41 +35,76 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
     private readonly SemaphoreSlim _changed = new(0);
     private readonly CancellationTokenSource _stop;
     private readonly Task _worker;
+    private readonly Task _reader;
     private Plan? _guess = new();
     private bool _stopping;
 
-    // For WhenIdleAsync: every Signal counts; the worker records the count it had seen when it last found nothing to do.
+    // For WhenIdleAsync: events taken from the feed; every Signal counts; the worker records the count it had seen when it last found nothing to do.
+    private long _accepted;
     private long _signals;
     private long _idleAt = -1;
     private bool _finished;
     private TaskCompletionSource _idleChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public UnpackAhead(Unpacker unpacker, Platform host, CancellationToken cancellationToken)
+    /// <param name="feed">What was stored, in archive order; read to its end (or until disposed).</param>
+    public UnpackAhead(Unpacker unpacker, Platform host, ChannelReader<StoredBlobEvent> feed, CancellationToken cancellationToken)
     {
         _unpacker = unpacker;
         _host = host;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _plans.Add(_guess);
         _worker = Task.Run(RunAsync, CancellationToken.None);
+        _reader = Task.Run(() => ReadFeedAsync(feed), CancellationToken.None);
     }
 
     /// <summary>The chain IDs this stage committed, one per layer it applied; read it after <see cref="StopAsync"/>.</summary>
     public IReadOnlySet<Digest> Committed => _committed;
 
-    /// <summary>The first fault a plan met (kept for diagnosis; the import does not fail on it).</summary>
+    /// <summary>The first fault a plan met (logged at debug by the importer; the import does not fail on it).</summary>
     public Exception? FirstFault { get; private set; }
 
-    public void OnStored(string path, StoredBlob blob, Task committed)
+    /// <summary>
+    /// Records a snapshot committed by someone else in this import (the streaming layer tee), as if this stage had
+    /// applied it: plans find it present, and it counts in <see cref="Committed"/> for labelling.
+    /// </summary>
+    public void NoteCommitted(Digest chainId)
     {
         lock (_gate)
         {
+            _present.Add(chainId);
+            _committed.Add(chainId);
+        }
+
+        Signal();
+    }
+
+    private async Task ReadFeedAsync(ChannelReader<StoredBlobEvent> feed)
+    {
+        try
+        {
+            await foreach (var stored in feed.ReadAllAsync(_stop.Token))
+            {
+                Accept(stored.Path, stored.Blob);
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            // Disposed: the import ended or failed.
+        }
+    }
+
+    private void Accept(string path, StoredBlob blob)
+    {
+        lock (_gate)
+        {
+            _accepted++;
             if (_stopping)
             {
                 return;
             }
 
             var plain = blob.Json is null && !MediaTypes.LooksCompressed(blob.Header.Span);
-            _stored[blob.Digest] = new Stored(committed, plain, blob.Size);
+            _stored[blob.Digest] = new Stored(blob, plain, blob.Size);
             if (blob.Json is { } json)
             {
                 Learn(blob.Digest, json);
@@ -79,13 +115,17 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
             }
         }
 
-        _ = committed.ContinueWith(static (_, state) => ((UnpackAhead)state!).Signal(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _ = blob.Committed.ContinueWith(static (_, state) => ((UnpackAhead)state!).Signal(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         Signal();
     }
 
-    /// <summary>Stops taking new work and waits for the layer being applied, if any.</summary>
+    /// <summary>
+    /// Once the feed is closed: takes what is left in it, stops taking new work and waits for the layer being applied,
+    /// if any.
+    /// </summary>
     public async Task StopAsync()
     {
+        await _reader;
         lock (_gate)
         {
             _stopping = true;
@@ -104,18 +144,24 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
     }
 
     /// <summary>
-    /// Completes once the worker has looked at everything stored and committed before this call and found nothing more
-    /// it can do (or has stopped): what a test waits on before asserting that something was not applied.
+    /// Completes once the stage has taken <paramref name="eventsWritten"/> events from its feed and the worker has looked
+    /// at everything stored and committed by then and found nothing more it can do (or has stopped): what a test waits
+    /// on before asserting that something was not applied.
     /// </summary>
-    internal async Task WhenIdleAsync()
+    internal async Task WhenIdleAsync(long eventsWritten)
     {
-        var target = Interlocked.Read(ref _signals);
+        long? target = null;
         while (true)
         {
             Task changed;
             lock (_gate)
             {
-                if (_idleAt >= target || _finished)
+                if (target is null && _accepted >= eventsWritten)
+                {
+                    target = Interlocked.Read(ref _signals);
+                }
+
+                if (target <= _idleAt || _finished)
                 {
                     return;
                 }
@@ -282,14 +328,14 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
                 layer = new Descriptor(MediaTypes.DockerLayer, slot.DiffId, same.Size);
             }
 
-            if (layer is null || !_stored.TryGetValue(layer.Digest, out var blob) || !blob.Committed.IsCompleted)
+            if (layer is null || !_stored.TryGetValue(layer.Digest, out var stored) || !stored.Blob.Committed.IsCompleted)
             {
                 continue;
             }
 
-            // A blob that is not in the store (not sent for its compressed twin, or its commit failed) cannot be applied,
-            // but its snapshot may already be there, and then the layers above it can go on.
-            return new Step(plan, blob.Committed.IsCompletedSuccessfully ? layer : null, slot.DiffId, ChainId.Next(plan.Parent, slot.DiffId));
+            // A blob that is not in the store (substituted, or its commit failed) cannot be applied, but its snapshot may
+            // already be there, and then the layers above it can go on.
+            return new Step(plan, stored.Blob.InStore ? layer : null, slot.DiffId, ChainId.Next(plan.Parent, slot.DiffId));
         }
 
         return null;
@@ -299,7 +345,13 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
     {
         try
         {
-            if (!_present.Contains(step.ChainId) && !await _unpacker.ExistsAsync(step.ChainId, token))
+            bool present;
+            lock (_gate)
+            {
+                present = _present.Contains(step.ChainId);
+            }
+
+            if (!present && !await _unpacker.ExistsAsync(step.ChainId, token))
             {
                 if (step.Layer is null)
                 {
@@ -312,7 +364,10 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
                 }
 
                 await _unpacker.ApplyLayerAsync(step.Layer, step.DiffId, step.ChainId, step.Plan.Parent, token);
-                _committed.Add(step.ChainId);
+                lock (_gate)
+                {
+                    _committed.Add(step.ChainId);
+                }
             }
 
             lock (_gate)
@@ -332,7 +387,7 @@ public sealed class UnpackAhead : IStoredBlobObserver, IAsyncDisposable
         }
     }
 
-    private sealed record Stored(Task Committed, bool Plain, long Size);
+    private sealed record Stored(StoredBlob Blob, bool Plain, long Size);
 
     /// <summary>One layer of a plan: its blob once known, and the diff ID it must apply as.</summary>
     private sealed record Slot(Descriptor? Layer, Digest DiffId);

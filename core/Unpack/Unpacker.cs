@@ -12,8 +12,15 @@ namespace Imageimportd.Unpack;
 /// digest on each applied layer blob and the snapshot GC reference on the config — so kubelet starts the first pod
 /// without unpacking, and nothing is collected once the import lease ends.
 /// </summary>
+/// <para>One instance serves one import: it remembers which layer blobs it labelled, so a chain shared by two images is
+/// labelled on the blob of the first, as containerd's unpacker would.</para>
 public sealed class Unpacker(ISnapshotter snapshotter, IDiffApplier differ, IContentInfoStore content)
 {
+    // A random key colliding twice in a row means something else is wrong; say so instead of spinning.
+    private const int PrepareAttempts = 5;
+
+    private readonly HashSet<Digest> _labelled = [];
+
     /// <summary>True when the snapshot for this chain ID is already committed.</summary>
     public ValueTask<bool> ExistsAsync(Digest chainId, CancellationToken cancellationToken) =>
         snapshotter.ExistsAsync(chainId.Value, cancellationToken);
@@ -25,10 +32,10 @@ public sealed class Unpacker(ISnapshotter snapshotter, IDiffApplier differ, ICon
     /// <summary>
     /// Returns the number of layers applied (0 when every snapshot already existed). A chain in
     /// <paramref name="appliedEarlier"/> was committed earlier in this import (by <see cref="UnpackAhead"/>): its layer
-    /// blob is labelled as if applied now, and the chain is taken out of the set, so the labels are those of a plain
-    /// unpack (one label per applied chain, on the blob of the first image that needs it) whichever stage did the work.
+    /// blob is labelled as if applied now, once, so the labels are those of a plain unpack (one label per applied
+    /// chain, on the blob of the first image that needs it) whichever stage did the work.
     /// </summary>
-    public async Task<int> UnpackAsync(ResolvedManifest image, ISet<Digest>? appliedEarlier, CancellationToken cancellationToken)
+    public async Task<int> UnpackAsync(ResolvedManifest image, IReadOnlySet<Digest>? appliedEarlier, CancellationToken cancellationToken)
     {
         var diffIds = image.Config.DiffIds;
         var layers = image.Manifest.Layers.Where(l => MediaTypes.IsLayer(l.MediaType)).ToList();
@@ -43,7 +50,7 @@ public sealed class Unpacker(ISnapshotter snapshotter, IDiffApplier differ, ICon
         {
             if (await snapshotter.ExistsAsync(chain[i].Value, cancellationToken))
             {
-                if (appliedEarlier?.Remove(chain[i]) == true)
+                if (appliedEarlier?.Contains(chain[i]) == true && _labelled.Add(chain[i]))
                 {
                     await LabelUncompressedAsync(layers[i], diffIds[i], cancellationToken);
                 }
@@ -51,7 +58,8 @@ public sealed class Unpacker(ISnapshotter snapshotter, IDiffApplier differ, ICon
                 continue;
             }
 
-            await ApplyAsync(layers[i], diffIds[i], chain[i], i == 0 ? null : chain[i - 1].Value, cancellationToken);
+            await ApplyAsync(layers[i], diffIds[i], chain[i], i == 0 ? null : chain[i - 1], cancellationToken);
+            _labelled.Add(chain[i]);
             await LabelUncompressedAsync(layers[i], diffIds[i], cancellationToken);
             applied++;
         }
@@ -74,61 +82,40 @@ public sealed class Unpacker(ISnapshotter snapshotter, IDiffApplier differ, ICon
     /// image names, as containerd's unpacker would.
     /// </summary>
     public Task ApplyLayerAsync(Descriptor layer, Digest diffId, Digest chainId, Digest? parent, CancellationToken cancellationToken) =>
-        ApplyAsync(layer, diffId, chainId, parent?.Value, cancellationToken);
+        ApplyAsync(layer, diffId, chainId, parent, cancellationToken);
 
     private ValueTask LabelUncompressedAsync(Descriptor layer, Digest diffId, CancellationToken cancellationToken) =>
         content.UpdateLabelsAsync(layer.Digest, new Dictionary<string, string> { [ContentLabels.Uncompressed] = diffId.Value }, cancellationToken);
 
-    private async Task ApplyAsync(Descriptor layer, Digest diffId, Digest chainId, string? parent, CancellationToken cancellationToken)
+    /// <summary>
+    /// Prepares an active snapshot on <paramref name="parent"/> (null for the first layer) that is to become
+    /// <paramref name="chainId"/>. A key collision is retried with another random key, a few times.
+    /// </summary>
+    public async Task<PreparedSnapshot> PrepareAsync(Digest chainId, Digest? parent, CancellationToken cancellationToken)
     {
-        IReadOnlyList<Mount> mounts;
-        string key;
-        while (true)
+        for (var attempt = 1; ; attempt++)
         {
-            key = $"extract-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))} {chainId}";
+            var key = $"extract-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))} {chainId}";
             try
             {
-                mounts = await snapshotter.PrepareAsync(key, parent, cancellationToken);
-                break;
+                return new PreparedSnapshot(snapshotter, key, chainId, await snapshotter.PrepareAsync(key, parent?.Value, cancellationToken));
             }
-            catch (BackendException ex) when (ex.Kind == FailureKind.AlreadyExists)
+            catch (BackendException ex) when (ex.Kind == FailureKind.AlreadyExists && attempt < PrepareAttempts)
             {
                 // Key collision: try another.
             }
         }
+    }
 
-        var committed = false;
-        try
+    private async Task ApplyAsync(Descriptor layer, Digest diffId, Digest chainId, Digest? parent, CancellationToken cancellationToken)
+    {
+        await using var snapshot = await PrepareAsync(chainId, parent, cancellationToken);
+        var diff = await differ.ApplyAsync(layer, snapshot.Mounts, cancellationToken);
+        if (diff.Digest != diffId)
         {
-            var diff = await differ.ApplyAsync(layer, mounts, cancellationToken);
-            if (diff.Digest != diffId)
-            {
-                throw new InvalidDataException($"layer {layer.Digest}: applied diff is {diff.Digest}, the config says {diffId}");
-            }
+            throw new InvalidDataException($"layer {layer.Digest}: applied diff is {diff.Digest}, the config says {diffId}");
+        }
 
-            try
-            {
-                await snapshotter.CommitAsync(chainId.Value, key, cancellationToken);
-                committed = true;
-            }
-            catch (BackendException ex) when (ex.Kind == FailureKind.AlreadyExists)
-            {
-                // Another unpack of the same layer won the race; its snapshot is as good as ours.
-            }
-        }
-        finally
-        {
-            if (!committed)
-            {
-                try
-                {
-                    await snapshotter.RemoveAsync(key, CancellationToken.None);
-                }
-                catch (BackendException)
-                {
-                    // The lease's end removes it anyway.
-                }
-            }
-        }
+        await snapshot.CommitAsync(cancellationToken);
     }
 }

@@ -232,7 +232,7 @@ public sealed class ImagePinKeeperTests
         await keeper.RecordAsync(A, StampA, [], CancellationToken.None).WithTimeout();
         _images.ReadFault = null;
         var unpinnedByHand = await _store.GetAsync("app:old", CancellationToken.None).WithTimeout();
-        await new ImagePins(_store).UnpinAsync(unpinnedByHand!, CancellationToken.None).WithTimeout();
+        await new ImageRecords(_store).UnpinAsync(unpinnedByHand!, CancellationToken.None).WithTimeout();
 
         await keeper.RetryUnpinsAsync(CancellationToken.None).WithTimeout();
 
@@ -284,7 +284,7 @@ public sealed class ImagePinKeeperTests
         Assert.That(_cache.Count, Is.Zero);
     }
 
-    private ImagePinKeeper NewKeeper(bool pin = true) => new(_cache, _saver, _images, new ImagePins(_images), pin, new PendingUnpins(_cache, _images, new ImagePins(_images), _probe, _log.Logger), _log.Logger);
+    private ImagePinKeeper NewKeeper(bool pin = true) => new(_cache, _saver, _images, new ImageRecords(_images), pin, new PendingUnpins(_cache, _images, new ImageRecords(_images), _probe, _log.Logger), _log.Logger);
 
     private void Seed(string name) => _store.Seed(new ImageRecord(name, Target, new Dictionary<string, string>()));
 
@@ -295,5 +295,5 @@ public sealed class ImagePinKeeperTests
     }));
 
     private async Task<bool> IsPinnedByUsAsync(string name) =>
-        ImagePins.IsPinnedByUs((await _store.GetAsync(name, CancellationToken.None).WithTimeout())!.Labels);
+        ImageRecords.IsPinnedByUs((await _store.GetAsync(name, CancellationToken.None).WithTimeout())!.Labels);
 }

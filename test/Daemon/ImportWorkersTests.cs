@@ -42,7 +42,7 @@ public sealed class ImportWorkersTests
         _queue = new ImportQueue(StatFileProbe.Instance, _time, new ImportQueueOptions { SettleTime = TimeSpan.Zero, MaxConcurrency = 2 });
         _log = new LogCapture();
         _observer = new RecordingObserver();
-        _keeper = new ImagePinKeeper(_cache, _saver, _backend.Images, new ImagePins(_backend.Images), pin: true, new PendingUnpins(_cache, _backend.Images, new ImagePins(_backend.Images), StatFileProbe.Instance, _log.Logger), _log.Logger);
+        _keeper = new ImagePinKeeper(_cache, _saver, _backend.Images, new ImageRecords(_backend.Images), pin: true, new PendingUnpins(_cache, _backend.Images, new ImageRecords(_backend.Images), StatFileProbe.Instance, _log.Logger), _log.Logger);
         _notifier = new RecordingNotifier();
         _readiness = new Readiness(_notifier, _queue, _keeper.Flush, _observer, _log.Logger, _dir.Path, _time);
         _stop = new CancellationTokenSource();
@@ -218,7 +218,7 @@ public sealed class ImportWorkersTests
     private ImportWorkers NewWorkers(IPullListHandler? pulls = null, int count = 2) => new(
         count,
         _queue,
-        new FileImporter(_backend, new ImportOptions { Host = ImageBuilder.LinuxAmd64, Ingest = new ContentIngestOptions { ChunkBytes = 4096 } }),
+        new FileImporter(_backend, new ImportOptions { Host = ImageBuilder.LinuxAmd64, ContentWrite = new ContentWriteOptions { ChunkBytes = 4096 } }),
         pulls,
         _keeper,
         _readiness,

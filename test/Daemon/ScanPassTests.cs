@@ -41,7 +41,7 @@ public sealed class ScanPassTests
         _queue = new ImportQueue(StatFileProbe.Instance, _time);
         _observer = new RecordingObserver();
         _log = new LogCapture();
-        _keeper = new ImagePinKeeper(_cache, _saver, _store, new ImagePins(_store), pin: true, new PendingUnpins(_cache, _store, new ImagePins(_store), StatFileProbe.Instance, _log.Logger), _log.Logger);
+        _keeper = new ImagePinKeeper(_cache, _saver, _store, new ImageRecords(_store), pin: true, new PendingUnpins(_cache, _store, new ImageRecords(_store), StatFileProbe.Instance, _log.Logger), _log.Logger);
         _pass = new ScanPass(_dir.Path, new DirectoryScan(), StatFileProbe.Instance, _cache, _keeper, _queue, _observer, _log.Logger);
     }
 
@@ -112,7 +112,7 @@ public sealed class ScanPassTests
         Assert.That(summary.Gone, Is.EqualTo(new[] { gone }));
         Assert.That(_cache.TryGet(gone, out _), Is.False);
         Assert.That(_cache.TryGet("/elsewhere/other.tar", out _), Is.True, "an entry outside the directory is not this scan's");
-        Assert.That(ImagePins.IsPinnedByUs((await _store.GetAsync("app:1", CancellationToken.None).WithTimeout())!.Labels), Is.False);
+        Assert.That(ImageRecords.IsPinnedByUs((await _store.GetAsync("app:1", CancellationToken.None).WithTimeout())!.Labels), Is.False);
     }
 
     [Test]
@@ -127,7 +127,7 @@ public sealed class ScanPassTests
         await _pass.RunAsync(initial: false, CancellationToken.None).WithTimeout();
 
         Assert.That(_keeper.PendingUnpins, Is.Empty);
-        Assert.That(ImagePins.IsPinnedByUs((await _store.GetAsync("app:old", CancellationToken.None).WithTimeout())!.Labels), Is.False);
+        Assert.That(ImageRecords.IsPinnedByUs((await _store.GetAsync("app:old", CancellationToken.None).WithTimeout())!.Labels), Is.False);
     }
 
     [Test]

@@ -14,7 +14,7 @@ namespace Imageimportd.Tests.Daemon;
 [TestFixture]
 public sealed class WatchDaemonTests
 {
-    private static readonly ImportOptions Import = new() { Host = ImageBuilder.LinuxAmd64, Ingest = new ContentIngestOptions { ChunkBytes = 4096 } };
+    private static readonly ImportOptions Import = new() { Host = ImageBuilder.LinuxAmd64, ContentWrite = new ContentWriteOptions { ChunkBytes = 4096 } };
 
     [Test]
     public async Task RunAsync_ArchiveThenStop_ImportedReadyThenStoppedWithTheCacheSaved()

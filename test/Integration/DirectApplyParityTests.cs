@@ -82,6 +82,17 @@ public sealed class DirectApplyParityTests
     }
 
     [Test]
+    public async Task DirectApply_SkopeoDockerArchive_LayersAppliedFromTheStreamNotReadBackAndSameSnapshots()
+    {
+        // skopeo writes the layers first, bottom-up, named by digest: the order is known while they stream.
+        var archive = await ToolArchives.DockerArchiveAsync(_dir.Combine("src"), ["docker.io/library/direct-stream:1"], CancellationToken.None).Bounded(300);
+
+        var viaDirect = await AssertSameUnpackAsync(archive.Path, archive.ConfigDigests.Values.Single(), layers: 3, "--log-level", "debug");
+
+        Assert.That(viaDirect.Output, Does.Contain("3 of 3 layer(s) applied from the archive stream, not read back"), viaDirect.Output);
+    }
+
+    [Test]
     public async Task DirectApply_ToolOciArchive_SameSnapshotsAsDiffService()
     {
         var archive = await ToolArchives.OciLayoutTarAsync(_dir.Combine("src"), new Dictionary<string, string> { ["docker.io/library/direct-other:1"] = ToolArchives.OtherTag }, CancellationToken.None).Bounded(300);
@@ -162,15 +173,16 @@ public sealed class DirectApplyParityTests
         return ImageBuilder.Image(Platform.Host, [ImageBuilder.FromTar(first, gzip: true), ImageBuilder.FromTar(second, gzip: true), ImageBuilder.FromTar(third, gzip: false)], diffIds: null);
     }
 
-    private async Task AssertSameUnpackAsync(string archive, string configDigest, int layers)
+    /// <summary>Imports <paramref name="archive"/> both ways (<paramref name="extra"/> options too) and compares; returns the direct run.</summary>
+    private async Task<ImageimportdCli.Result> AssertSameUnpackAsync(string archive, string configDigest, int layers, params string[] extra)
     {
         var containerd = await SharedContainerd.GetAsync().Bounded();
         var written = SnapshotTree.WrittenSince(DateTimeOffset.UtcNow.AddMinutes(-1));
         var nsDiff = SharedContainerd.NewNamespace("via-diff");
         var nsDirect = SharedContainerd.NewNamespace("via-direct");
 
-        var viaDiff = await ImageimportdCli.RunAsync(containerd, nsDiff, "import-once", "--unpack-via", "diff", archive).Bounded(300);
-        var viaDirect = await ImageimportdCli.RunAsync(containerd, nsDirect, "import-once", "--unpack-via", "direct", archive).Bounded(300);
+        var viaDiff = await ImageimportdCli.RunAsync(containerd, nsDiff, ["import-once", "--unpack-via", "diff", .. extra, archive]).Bounded(300);
+        var viaDirect = await ImageimportdCli.RunAsync(containerd, nsDirect, ["import-once", "--unpack-via", "direct", .. extra, archive]).Bounded(300);
 
         Assert.That(viaDiff.ExitCode, Is.EqualTo(0), viaDiff.Output);
         Assert.That(viaDirect.ExitCode, Is.EqualTo(0), viaDirect.Output);
@@ -196,6 +208,7 @@ public sealed class DirectApplyParityTests
             SnapshotTree.Describe(diffView.MergedDir, written),
             SnapshotTree.Describe(directView.MergedDir, written));
         Assert.That(merged, Is.Empty, "merged read-only tree, diff | direct:\n" + string.Join('\n', merged));
+        return viaDirect;
     }
 
     /// <summary>A read-only view of a committed chain: its layer directories (top first) and the view mounted.</summary>

@@ -14,7 +14,7 @@ public sealed class ArchiveReaderTests
     {
         store ??= new InMemoryContentStore();
         limits ??= ArchiveLimits.Default;
-        await using var ingest = new ContentIngest(store, "test-import", ContentIngestOptions.Default, limits);
+        await using var ingest = new ContentWriteStage(store, "test-import", ContentWriteOptions.Default, limits);
         using var stream = new MemoryStream(tar, writable: false);
         return await new ArchiveReader(limits).ReadAsync(stream, ingest, CancellationToken.None).WithTimeout();
     }

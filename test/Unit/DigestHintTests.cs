@@ -31,7 +31,7 @@ public sealed class DigestHintTests
         new Random(1).NextBytes(data);
         var digest = store.Put(data);
         var written = store.BytesWritten;
-        await using var ingest = new ContentIngest(store, "hint", ContentIngestOptions.Default, ArchiveLimits.Default with { MaxCapturedJsonBytes = 1024 });
+        await using var ingest = new ContentWriteStage(store, "hint", ContentWriteOptions.Default, ArchiveLimits.Default with { MaxCapturedJsonBytes = 1024 });
 
         var blob = await ingest.IngestAsync($"{digest.Hex}.tar", data.Length, null, digest, new MemoryStream(data), CancellationToken.None);
         await ingest.CompleteAsync(CancellationToken.None);
@@ -46,7 +46,7 @@ public sealed class DigestHintTests
         var store = new InMemoryContentStore();
         var data = "real bytes"u8.ToArray();
         var wrong = Digest.Parse("sha256:" + Hex);
-        await using var ingest = new ContentIngest(store, "hint", ContentIngestOptions.Default, ArchiveLimits.Default);
+        await using var ingest = new ContentWriteStage(store, "hint", ContentWriteOptions.Default, ArchiveLimits.Default);
 
         var blob = await ingest.IngestAsync($"{Hex}.tar", data.Length, null, wrong, new MemoryStream(data), CancellationToken.None);
         await ingest.CompleteAsync(CancellationToken.None);
@@ -61,7 +61,7 @@ public sealed class DigestHintTests
         var store = new InMemoryContentStore();
         var other = store.Put("something else"u8.ToArray());
         var data = "{\"architecture\":\"amd64\"}"u8.ToArray();
-        await using var ingest = new ContentIngest(store, "hint", ContentIngestOptions.Default, ArchiveLimits.Default);
+        await using var ingest = new ContentWriteStage(store, "hint", ContentWriteOptions.Default, ArchiveLimits.Default);
 
         var blob = await ingest.IngestAsync($"{other.Hex}.json", data.Length, null, other, new MemoryStream(data), CancellationToken.None);
         await ingest.CompleteAsync(CancellationToken.None);

@@ -15,7 +15,7 @@ public sealed class DockerIndexBuilderTests
     /// <summary>Reads a docker archive into the store and builds its index, as FileImporter does.</summary>
     private static async Task<(Descriptor Index, string IndexText)> BuildAsync(byte[] tar, InMemoryContentStore store)
     {
-        await using var ingest = new ContentIngest(store, "test-import", ContentIngestOptions.Default, ArchiveLimits.Default);
+        await using var ingest = new ContentWriteStage(store, "test-import", ContentWriteOptions.Default, ArchiveLimits.Default);
         var archive = await new ArchiveReader().ReadAsync(new MemoryStream(tar), ingest, CancellationToken.None).WithTimeout();
         var json = new BlobJsonSource(store, 1 << 20);
         json.AddAll(archive.BlobsByDigest.Values);

@@ -18,7 +18,7 @@ public sealed class FileImporterTests
     private static ImportOptions Options => new()
     {
         Host = ImageBuilder.LinuxAmd64,
-        Ingest = new ContentIngestOptions { ChunkBytes = 4096 },
+        ContentWrite = new ContentWriteOptions { ChunkBytes = 4096 },
     };
 
     private static Task<ImportResult> ImportAsync(InMemoryBackend backend, string path, ImportOptions? options = null) =>
@@ -37,7 +37,7 @@ public sealed class FileImporterTests
     }
 
     [Test]
-    public async Task ImportAsync_DockerArchive_CreatesPinnedImageAndDigestTwinThenUnpacks()
+    public async Task ImportAsync_DockerArchive_CreatesPinnedImageAndDigestNameThenUnpacks()
     {
         // Arrange
         using var temp = new TempDirectory();
@@ -114,7 +114,7 @@ public sealed class FileImporterTests
         // Assert
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(writes, Is.EqualTo(4), "two tags, each with its digest twin");
+            Assert.That(writes, Is.EqualTo(4), "two tags, each with its digest name");
             Assert.That(again.Images.Select(i => i.Name), Is.EqualTo(first.Images.Select(i => i.Name)));
             Assert.That(again.Images.Select(i => i.Change), Has.All.EqualTo(ImageChange.Unchanged));
             Assert.That(backend.ImageStore.Writes, Is.EqualTo(writes));
@@ -488,7 +488,7 @@ public sealed class FileImporterTests
     }
 
     [Test]
-    public async Task ImportAsync_StoreHasCompressedTwinOfLayer_ManifestUsesItAndItGetsTheLabels()
+    public async Task ImportAsync_StoreHasCompressedSubstituteOfLayer_ManifestUsesItAndItGetsTheLabels()
     {
         // Arrange: an earlier pull left gzip(layer) labelled with the layer's uncompressed digest.
         using var temp = new TempDirectory();
@@ -647,7 +647,7 @@ public sealed class FileImporterTests
     }
 
     [Test]
-    public async Task ImportAsync_StoreHasCompressedTwinOfNamedLayer_LayerIsNotSentAndTheTwinIsHeldByTheLease()
+    public async Task ImportAsync_StoreHasCompressedSubstituteOfNamedLayer_LayerIsNotSentAndTheSubstituteIsHeldByTheLease()
     {
         // Arrange: a pull left gzip(base) labelled with base's digest; the docker-archive names base <digest>.tar.
         using var temp = new TempDirectory();
@@ -658,8 +658,8 @@ public sealed class FileImporterTests
         var gz = ImageBuilder.Gzip(layer.Tar);
         var gzDigest = backend.ContentStore.Put(gz, new Dictionary<string, string> { [ContentLabels.Uncompressed] = layer.DiffId.Value });
         var path = temp.Write("a.tar", SkopeoStyleDockerArchive(image, "a:1"));
-        var options = Options with { Ingest = new ContentIngestOptions { ChunkBytes = 1024 } };
-        var withoutTwin = await ImportAsync(new InMemoryBackend(), path, options);
+        var options = Options with { ContentWrite = new ContentWriteOptions { ChunkBytes = 1024 } };
+        var withoutSubstitute = await ImportAsync(new InMemoryBackend(), path, options);
 
         // Act
         var result = await ImportAsync(backend, path, options);
@@ -671,8 +671,8 @@ public sealed class FileImporterTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(backend.ContentStore.Contains(layer.BlobDigest), Is.False, "the layer was sent");
-            // Less the layer; the generated manifest, which names the gzip twin, may be a few bytes longer.
-            Assert.That(result.BytesSent, Is.InRange(withoutTwin.BytesSent - layer.Blob.Length, withoutTwin.BytesSent - layer.Blob.Length + 32));
+            // Less the layer; the generated manifest, which names the gzip substitute, may be a few bytes longer.
+            Assert.That(result.BytesSent, Is.InRange(withoutSubstitute.BytesSent - layer.Blob.Length, withoutSubstitute.BytesSent - layer.Blob.Length + 32));
             Assert.That(backend.LeaseManager.ContentAdded, Is.EqualTo(new[] { (lease, gzDigest) }));
             Assert.That(manifest.Layers[0], Is.EqualTo(new Descriptor(MediaTypes.DockerLayerGzip, gzDigest, gz.Length)));
             Assert.That(backend.SnapshotterNamed("overlayfs").CommittedNames, Is.EquivalentTo(chain.Select(c => c.Value)));
@@ -681,9 +681,9 @@ public sealed class FileImporterTests
     }
 
     [Test]
-    public async Task ImportAsync_LayerNamedForATwinButHoldingOtherBytes_ImportsAgainAndStoresTheRealBytes()
+    public async Task ImportAsync_LayerNamedForASubstituteButHoldingOtherBytes_ImportsAgainAndStoresTheRealBytes()
     {
-        // Arrange: the archive names its layer after "other", whose twin the store has; the bytes are "base".
+        // Arrange: the archive names its layer after "other", whose substitute the store has; the bytes are "base".
         using var temp = new TempDirectory();
         var layer = ImageBuilder.Layer("base");
         var other = ImageBuilder.Layer("other");
@@ -693,7 +693,7 @@ public sealed class FileImporterTests
         var path = temp.Write("a.tar", SkopeoStyleDockerArchive(image, "a:1", [other.DiffId.Hex + ".tar"]));
 
         // Act
-        var result = await ImportAsync(backend, path, Options with { Ingest = new ContentIngestOptions { ChunkBytes = 1024 } });
+        var result = await ImportAsync(backend, path, Options with { ContentWrite = new ContentWriteOptions { ChunkBytes = 1024 } });
 
         // Assert
         var manifest = ImageJson.ParseManifest(backend.ContentStore.Get(result.Images[0].Target.Digest), "manifest");

@@ -22,7 +22,7 @@ public sealed class FileSafetyTests
 {
     private static async Task<ArchiveContents> ReadAsync(byte[] tar)
     {
-        await using var ingest = new ContentIngest(new InMemoryContentStore(), "test-import", ContentIngestOptions.Default, ArchiveLimits.Default);
+        await using var ingest = new ContentWriteStage(new InMemoryContentStore(), "test-import", ContentWriteOptions.Default, ArchiveLimits.Default);
         using var stream = new MemoryStream(tar, writable: false);
         return await new ArchiveReader(ArchiveLimits.Default).ReadAsync(stream, ingest, CancellationToken.None).WithTimeout();
     }

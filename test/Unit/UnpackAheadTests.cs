@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Imageimportd.Archive;
 using Imageimportd.Content;
 using Imageimportd.Errors;
@@ -21,18 +22,33 @@ public sealed class UnpackAheadTests
 
         public UnpackAhead Ahead { get; }
 
+        private readonly Channel<StoredBlobEvent> _feed = Channel.CreateUnbounded<StoredBlobEvent>();
+        private long _written;
+
         public Rig(Platform? host = null)
         {
             Differ = new FakeDiffApplier(Store);
-            Ahead = new UnpackAhead(new Unpacker(Snapshotter, Differ, Store), host ?? ImageBuilder.LinuxAmd64, CancellationToken.None);
+            Ahead = new UnpackAhead(new Unpacker(Snapshotter, Differ, Store), host ?? ImageBuilder.LinuxAmd64, _feed.Reader, CancellationToken.None);
         }
 
-        /// <summary>Puts the bytes in the store and tells the stage, as the ingest would, with the given commit.</summary>
-        public void Stored(string path, byte[] bytes, Task? committed = null)
+        /// <summary>Puts the bytes in the store and feeds the stage, as the stored-blob feed would, with the given commit.</summary>
+        public void Stored(string path, byte[] bytes, Task? committed = null, BlobState state = BlobState.Stored)
         {
             var digest = Store.Put(bytes);
             var json = bytes.Length > 0 && bytes[0] == (byte)'{' ? bytes : null;
-            Ahead.OnStored(path, new StoredBlob(digest, bytes.Length, bytes.AsMemory(0, Math.Min(16, bytes.Length)), json), committed ?? Task.CompletedTask);
+            var blob = new StoredBlob(digest, bytes.Length, bytes.AsMemory(0, Math.Min(16, bytes.Length)), json) { State = state, Committed = committed ?? Task.CompletedTask };
+            Assert.That(_feed.Writer.TryWrite(new StoredBlobEvent(path, blob)), Is.True);
+            _written++;
+        }
+
+        /// <summary>Waits until the stage has taken everything fed so far and found nothing more to do.</summary>
+        public Task WhenIdleAsync() => Ahead.WhenIdleAsync(_written);
+
+        /// <summary>Closes the feed, as the importer does after the archive, and stops the stage.</summary>
+        public Task StopAsync()
+        {
+            _feed.Writer.TryComplete();
+            return Ahead.StopAsync();
         }
 
         public async ValueTask DisposeAsync() => await Ahead.DisposeAsync();
@@ -49,7 +65,7 @@ public sealed class UnpackAheadTests
     }
 
     [Test]
-    public async Task OnStored_DockerArchiveLayersBeforeConfig_AppliesThemInArchiveOrderBeforeTheConfigArrives()
+    public async Task Feed_DockerArchiveLayersBeforeConfig_AppliesThemInArchiveOrderBeforeTheConfigArrives()
     {
         // Arrange: skopeo's docker-archive order: <hex>.tar layers bottom-up, then <hex>.json config.
         await using var rig = new Rig();
@@ -64,7 +80,7 @@ public sealed class UnpackAheadTests
 
         await WaitUntilAsync(() => rig.Snapshotter.CommittedNames.Count == 3).WithTimeout();
         rig.Stored($"{image.ConfigDigest.Hex}.json", image.Config);
-        await rig.Ahead.StopAsync().WithTimeout();
+        await rig.StopAsync().WithTimeout();
 
         // Assert
         using (Assert.EnterMultipleScope())
@@ -79,7 +95,7 @@ public sealed class UnpackAheadTests
     }
 
     [Test]
-    public async Task OnStored_CommitStillPending_WaitsForItBeforeApplying()
+    public async Task Feed_CommitStillPending_WaitsForItBeforeApplying()
     {
         // Arrange
         await using var rig = new Rig();
@@ -88,7 +104,7 @@ public sealed class UnpackAheadTests
 
         // Act
         rig.Stored($"{layer.DiffId.Hex}.tar", layer.Blob, commit.Task);
-        await rig.Ahead.WhenIdleAsync().WithTimeout();
+        await rig.WhenIdleAsync().WithTimeout();
         var appliedBeforeCommit = rig.Differ.Applied.Count;
         commit.SetResult();
         await WaitUntilAsync(() => rig.Snapshotter.CommittedNames.Count == 1).WithTimeout();
@@ -98,7 +114,7 @@ public sealed class UnpackAheadTests
     }
 
     [Test]
-    public async Task OnStored_CommitFailed_AppliesNothingAndDoesNotThrow()
+    public async Task Feed_CommitFailed_AppliesNothingAndDoesNotThrow()
     {
         // Arrange
         await using var rig = new Rig();
@@ -106,17 +122,17 @@ public sealed class UnpackAheadTests
 
         // Act
         rig.Stored($"{layer.DiffId.Hex}.tar", layer.Blob, Task.FromException(new BackendException(FailureKind.Unavailable, "gone")));
-        await rig.Ahead.WhenIdleAsync().WithTimeout();
-        await rig.Ahead.StopAsync().WithTimeout();
+        await rig.WhenIdleAsync().WithTimeout();
+        await rig.StopAsync().WithTimeout();
 
         // Assert
         Assert.That(rig.Differ.Applied, Is.Empty);
     }
 
     [Test]
-    public async Task OnStored_BlobNotStoredButItsSnapshotExists_GoesOnWithTheLayersAbove()
+    public async Task Feed_BlobNotStoredButItsSnapshotExists_GoesOnWithTheLayersAbove()
     {
-        // Arrange: the base layer was not sent (its compressed twin stands in), and its snapshot is there from a pull.
+        // Arrange: the base layer was not sent (a compressed substitute stands in), and its snapshot is there from a pull.
         await using var rig = new Rig();
         var image = ImageBuilder.Image(ImageBuilder.Layer("base"), ImageBuilder.Layer("app"));
         var chain = ChainId.Chain([.. image.Layers.Select(l => l.DiffId)]);
@@ -124,7 +140,7 @@ public sealed class UnpackAheadTests
         await rig.Snapshotter.CommitAsync(chain[0].Value, "setup", CancellationToken.None).WithTimeout();
 
         // Act
-        rig.Stored($"{image.Layers[0].DiffId.Hex}.tar", image.Layers[0].Blob, Task.FromCanceled(new CancellationToken(canceled: true)));
+        rig.Stored($"{image.Layers[0].DiffId.Hex}.tar", image.Layers[0].Blob, state: BlobState.Substituted);
         rig.Stored($"{image.Layers[1].DiffId.Hex}.tar", image.Layers[1].Blob);
         await WaitUntilAsync(() => rig.Snapshotter.CommittedNames.Contains(chain[1].Value)).WithTimeout();
 
@@ -133,7 +149,7 @@ public sealed class UnpackAheadTests
     }
 
     [Test]
-    public async Task OnStored_OciBlobsInNameOrder_GuessesNothingThenFollowsConfigAndManifest()
+    public async Task Feed_OciBlobsInNameOrder_GuessesNothingThenFollowsConfigAndManifest()
     {
         // Arrange: blobs/sha256/<hex> names come in name order, which says nothing of layer order.
         await using var rig = new Rig();
@@ -143,7 +159,7 @@ public sealed class UnpackAheadTests
         // Act
         rig.Stored($"blobs/sha256/{image.Layers[1].BlobDigest.Hex}", image.Layers[1].Blob);
         rig.Stored($"blobs/sha256/{image.Layers[0].BlobDigest.Hex}", image.Layers[0].Blob);
-        await rig.Ahead.WhenIdleAsync().WithTimeout();
+        await rig.WhenIdleAsync().WithTimeout();
         var appliedWithoutConfig = rig.Differ.Applied.Count;
         rig.Stored($"blobs/sha256/{image.ConfigDigest.Hex}", image.Config);
         rig.Stored($"blobs/sha256/{image.ManifestDigest.Hex}", image.Manifest);
@@ -160,7 +176,7 @@ public sealed class UnpackAheadTests
     }
 
     [Test]
-    public async Task OnStored_ConfigBeforeLayers_AppliesEachLayerAsItsBlobArrives()
+    public async Task Feed_ConfigBeforeLayers_AppliesEachLayerAsItsBlobArrives()
     {
         // Arrange: config first (as ctr export writes), uncompressed layers whose digests are their diff IDs.
         await using var rig = new Rig();
@@ -179,7 +195,7 @@ public sealed class UnpackAheadTests
     }
 
     [Test]
-    public async Task OnStored_GuessedOrderWrong_SnapshotsNamedByWhatWasAppliedAndConfigOrderStillBuilt()
+    public async Task Feed_GuessedOrderWrong_SnapshotsNamedByWhatWasAppliedAndConfigOrderStillBuilt()
     {
         // Arrange: <hex>.tar layers top-down; the guess applies them in that order until the config says otherwise.
         await using var rig = new Rig();
@@ -199,7 +215,7 @@ public sealed class UnpackAheadTests
     }
 
     [Test]
-    public async Task OnStored_ConfigForAnotherPlatform_AppliesNothing()
+    public async Task Feed_ConfigForAnotherPlatform_AppliesNothing()
     {
         // Arrange
         await using var rig = new Rig();
@@ -209,15 +225,15 @@ public sealed class UnpackAheadTests
         rig.Stored($"blobs/sha256/{image.ConfigDigest.Hex}", image.Config);
         rig.Stored($"blobs/sha256/{image.ManifestDigest.Hex}", image.Manifest);
         rig.Stored($"blobs/sha256/{image.Layers[0].BlobDigest.Hex}", image.Layers[0].Blob);
-        await rig.Ahead.WhenIdleAsync().WithTimeout();
-        await rig.Ahead.StopAsync().WithTimeout();
+        await rig.WhenIdleAsync().WithTimeout();
+        await rig.StopAsync().WithTimeout();
 
         // Assert
         Assert.That(rig.Differ.Applied, Is.Empty);
     }
 
     [Test]
-    public async Task OnStored_ConfigForAnotherPlatformBeforeLayers_StopsGuessing()
+    public async Task Feed_ConfigForAnotherPlatformBeforeLayers_StopsGuessing()
     {
         // Arrange: a docker-archive of an arm64 image whose config comes first: its layers are not for this host.
         await using var rig = new Rig();
@@ -226,15 +242,15 @@ public sealed class UnpackAheadTests
         // Act
         rig.Stored($"{image.ConfigDigest.Hex}.json", image.Config);
         rig.Stored($"{image.Layers[0].DiffId.Hex}.tar", image.Layers[0].Blob);
-        await rig.Ahead.WhenIdleAsync().WithTimeout();
-        await rig.Ahead.StopAsync().WithTimeout();
+        await rig.WhenIdleAsync().WithTimeout();
+        await rig.StopAsync().WithTimeout();
 
         // Assert
         Assert.That(rig.Differ.Applied, Is.Empty);
     }
 
     [Test]
-    public async Task OnStored_ApplyFails_KeepsTheFaultStopsThatPlanAndLeavesNoActiveSnapshot()
+    public async Task Feed_ApplyFails_KeepsTheFaultStopsThatPlanAndLeavesNoActiveSnapshot()
     {
         // Arrange
         await using var rig = new Rig();
@@ -248,8 +264,8 @@ public sealed class UnpackAheadTests
         }
 
         await WaitUntilAsync(() => rig.Ahead.FirstFault is not null).WithTimeout();
-        await rig.Ahead.WhenIdleAsync().WithTimeout();
-        await rig.Ahead.StopAsync().WithTimeout();
+        await rig.WhenIdleAsync().WithTimeout();
+        await rig.StopAsync().WithTimeout();
 
         // Assert
         using (Assert.EnterMultipleScope())
@@ -262,7 +278,7 @@ public sealed class UnpackAheadTests
     }
 
     [Test]
-    public async Task OnStored_SnapshotAlreadyThere_SkipsTheApply()
+    public async Task Feed_SnapshotAlreadyThere_SkipsTheApply()
     {
         // Arrange: a re-import: the layer's snapshot exists from before.
         await using var rig = new Rig();
@@ -272,8 +288,8 @@ public sealed class UnpackAheadTests
 
         // Act
         rig.Stored($"{layer.DiffId.Hex}.tar", layer.Blob);
-        await rig.Ahead.WhenIdleAsync().WithTimeout();
-        await rig.Ahead.StopAsync().WithTimeout();
+        await rig.WhenIdleAsync().WithTimeout();
+        await rig.StopAsync().WithTimeout();
 
         // Assert
         using (Assert.EnterMultipleScope())

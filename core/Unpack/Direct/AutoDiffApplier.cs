@@ -18,16 +18,23 @@ public sealed class AutoDiffApplier(IDiffApplier diff, IDiffApplier direct, Acti
     // Keyed by the path taken ("direct", "diff").
     private readonly ConcurrentDictionary<string, bool> _reported = reported ?? ReportedInProcess;
 
-    public ValueTask<Descriptor> ApplyAsync(Descriptor layer, IReadOnlyList<Mount> mounts, CancellationToken cancellationToken)
+    public ValueTask<Descriptor> ApplyAsync(Descriptor layer, IReadOnlyList<Mount> mounts, CancellationToken cancellationToken) =>
+        Choose(mounts, report, _reported) ? direct.ApplyAsync(layer, mounts, cancellationToken) : diff.ApplyAsync(layer, mounts, cancellationToken);
+
+    /// <summary>
+    /// True when <paramref name="mounts"/> are to be written directly; reports the choice when it changed (also for the
+    /// import's streaming layer tee, so the log says it once whichever applies the layer).
+    /// </summary>
+    public static bool Choose(IReadOnlyList<Mount> mounts, Action<string>? report, ConcurrentDictionary<string, bool>? reported = null)
     {
         var useDirect = CanApplyDirectly(mounts, out var reason);
         var choice = useDirect ? $"unpack via direct apply: {reason}" : $"unpack via containerd's Diff service: {reason}";
-        if (_reported.TryAdd(useDirect ? "direct" : "diff", true))
+        if ((reported ?? ReportedInProcess).TryAdd(useDirect ? "direct" : "diff", true))
         {
             report?.Invoke(choice);
         }
 
-        return useDirect ? direct.ApplyAsync(layer, mounts, cancellationToken) : diff.ApplyAsync(layer, mounts, cancellationToken);
+        return useDirect;
     }
 
     /// <summary>

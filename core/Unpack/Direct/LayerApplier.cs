@@ -337,7 +337,7 @@ public sealed class LayerApplier(LayerTarget target)
         }
     }
 
-    private void Remove(string path, FileStat st)
+    private void Remove(string path, LstatResult st)
     {
         _parents.Clear();
         if (st.IsDirectory)

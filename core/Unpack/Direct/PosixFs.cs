@@ -22,14 +22,14 @@ internal static partial class PosixFs
     public static uint EffectiveUid => GetEuid();
 
     /// <summary>lstat(2) of the path itself (statx without following, the scan's own); null when it does not exist (or a parent is not a directory).</summary>
-    public static FileStat? Lstat(string path)
+    public static LstatResult? Lstat(string path)
     {
         if (NativeFile.Stat(path, follow: false, out var errno) is not { } status)
         {
             return errno is Libc.ENOENT or Libc.ENOTDIR ? null : throw Error("lstat", path, errno);
         }
 
-        return new FileStat(status.Mode, status.Uid, status.Gid, status.Atime.Seconds, status.Atime.Nanoseconds, status.Mtime.Seconds, status.Mtime.Nanoseconds,
+        return new LstatResult(status.Mode, status.Uid, status.Gid, status.Atime.Seconds, status.Atime.Nanoseconds, status.Mtime.Seconds, status.Mtime.Nanoseconds,
             status.Inode, MakeDevice(status.Rdev.Major, status.Rdev.Minor), status.Size);
     }
 
@@ -40,11 +40,12 @@ internal static partial class PosixFs
     /// <summary>The target of a symlink, or null when the path is not one (or does not exist).</summary>
     public static string? ReadLink(string path)
     {
-        var buffer = new byte[4096];
+        // On the stack: name resolution calls this for every component of every entry (and in every lower layer).
+        Span<byte> buffer = stackalloc byte[4096];
         var n = ReadlinkNative(path, ref buffer[0], (nuint)buffer.Length);
         if (n >= 0)
         {
-            return System.Text.Encoding.UTF8.GetString(buffer, 0, (int)n);
+            return System.Text.Encoding.UTF8.GetString(buffer[..(int)n]);
         }
 
         var errno = Marshal.GetLastPInvokeError();

@@ -6,18 +6,18 @@ using NUnit.Framework;
 namespace Imageimportd.Tests.Unit;
 
 [TestFixture]
-public sealed class ImagePinsTests
+public sealed class ImageRecordsTests
 {
     private static readonly Descriptor Target = new(MediaTypes.OciIndex, Digest.FromString("index"), 5);
 
     private InMemoryImageStore _store = null!;
-    private ImagePins _pins = null!;
+    private ImageRecords _pins = null!;
 
     [SetUp]
     public void SetUp()
     {
         _store = new InMemoryImageStore();
-        _pins = new ImagePins(_store);
+        _pins = new ImageRecords(_store);
     }
 
     [Test]
@@ -43,7 +43,7 @@ public sealed class ImagePinsTests
 
         Assert.That(wrote, Is.False);
         Assert.That(_store.Writes, Is.Zero);
-        Assert.That(ImagePins.LabelsToPin((await _store.GetAsync("pause:3", CancellationToken.None))!.Labels), Is.Empty);
+        Assert.That(ImageRecords.LabelsToPin((await _store.GetAsync("pause:3", CancellationToken.None))!.Labels), Is.Empty);
     }
 
     [Test]

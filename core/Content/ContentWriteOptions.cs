@@ -1,7 +1,7 @@
 namespace Imageimportd.Content;
 
 /// <summary>How blobs are cut and overlapped on their way into the store.</summary>
-public sealed record ContentIngestOptions
+public sealed record ContentWriteOptions
 {
     /// <summary>Bytes per write message: well under containerd's 16 MiB gRPC message limit.</summary>
     public int ChunkBytes { get; init; } = 1 << 20;
@@ -9,5 +9,5 @@ public sealed record ContentIngestOptions
     /// <summary>Blobs whose commit may still be pending while the reader moves on.</summary>
     public int MaxBlobsInFlight { get; init; } = 4;
 
-    public static ContentIngestOptions Default { get; } = new();
+    public static ContentWriteOptions Default { get; } = new();
 }

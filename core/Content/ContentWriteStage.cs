@@ -6,36 +6,28 @@ using Imageimportd.Oci;
 namespace Imageimportd.Content;
 
 /// <summary>
-/// The write-content stage: streams archive entries into an <see cref="IContentIngester"/> in chunks, hashing as it
-/// goes, and lets commits finish in the background (bounded) while the reader moves on to the next entry.
-/// A blob whose claimed digest the store already has is not sent at all.
+/// The write-content stage, and only that: the <see cref="IBlobSink"/> at the end of the archive reader's chain. It
+/// streams entries into the store's <see cref="IContentIngester"/> in chunks, hashing as it goes, and lets commits
+/// finish in the background (bounded) while the reader moves on to the next entry; each returned blob's
+/// <see cref="StoredBlob.Committed"/> says when its commit is done. A blob whose digest the store already has is not
+/// sent at all.
 /// </summary>
-public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
+public sealed class ContentWriteStage : IBlobSink, IAsyncDisposable
 {
     private const int HeaderBytes = 16;
 
     private readonly IContentIngester _store;
     private readonly string _refPrefix;
-    private readonly ContentIngestOptions _options;
+    private readonly ContentWriteOptions _options;
     private readonly ArchiveLimits _limits;
     private readonly SemaphoreSlim _slots;
     private readonly List<Task> _commits = [];
-    private readonly IStoredBlobObserver? _observer;
-    private readonly ILayerTwins? _twins;
     private long _capturedJson;
     private int _sequence;
 
     /// <param name="refPrefix">Unique to this import, so concurrent imports never share an ingest ref.</param>
-    /// <param name="observer">Told of each stored blob and its commit, in archive order (the unpack-ahead stage).</param>
-    /// <param name="twins">
-    /// When given, a blob of at least one chunk that is named by a digest hint the store lacks, but whose compressed twin the
-    /// store has, is only hashed, not sent (see <see cref="ILayerTwins"/>); bytes that turn out not to match the hint fail
-    /// the ingest with <see cref="HintMismatchException"/>, and the import runs again without twins.
-    /// </param>
-    public ContentIngest(IContentIngester store, string refPrefix, ContentIngestOptions options, ArchiveLimits limits, IStoredBlobObserver? observer = null, ILayerTwins? twins = null)
+    public ContentWriteStage(IContentIngester store, string refPrefix, ContentWriteOptions options, ArchiveLimits limits)
     {
-        _observer = observer;
-        _twins = twins;
         _store = store;
         _refPrefix = refPrefix;
         _options = options;
@@ -76,18 +68,7 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
                     return await IngestAsync(path, bytes, cancellationToken);
                 }
 
-                _observer?.OnStored(path, existing, Task.CompletedTask);
                 return existing;
-            }
-
-            if (claimed is null && hint is { } named && _twins is not null && size >= _options.ChunkBytes
-                && await _twins.HoldAsync(named, cancellationToken))
-            {
-                await writer.DisposeAsync();
-                writer = null;
-                _slots.Release();
-                released = true;
-                return await HashUnsentAsync(path, size, named, data, cancellationToken);
             }
 
             var (digest, header, json) = await StreamAsync(path, size, data, writer, cancellationToken);
@@ -101,9 +82,7 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
             released = true;
             var commit = CommitAsync(committing, size, digest, cancellationToken);
             _commits.Add(commit);
-            var stored = new StoredBlob(digest, size, header, json);
-            _observer?.OnStored(path, stored, commit);
-            return stored;
+            return new StoredBlob(digest, size, header, json) { Committed = commit };
         }
         finally
         {
@@ -139,9 +118,7 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
         }
 
         var array = bytes.ToArray();
-        var stored = new StoredBlob(digest, bytes.Length, array.AsMemory(0, Math.Min(HeaderBytes, array.Length)), array);
-        _observer?.OnStored(path, stored, Task.CompletedTask);
-        return stored;
+        return new StoredBlob(digest, bytes.Length, array.AsMemory(0, Math.Min(HeaderBytes, array.Length)), array);
     }
 
     public async ValueTask CompleteAsync(CancellationToken cancellationToken)
@@ -194,11 +171,11 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
     }
 
     /// <summary>
-    /// Reads an entry's bytes, hashing them and keeping its first bytes (and, when a writer is given, a small JSON
-    /// document whole), and sends them to <paramref name="writer"/>; with no writer it only reads and hashes.
+    /// Reads an entry's bytes, hashing them and keeping its first bytes (and a small JSON document whole), and sends
+    /// them to <paramref name="writer"/>.
     /// </summary>
     private async ValueTask<(Digest Digest, ReadOnlyMemory<byte> Header, byte[]? Json)> StreamAsync(
-        string path, long size, Stream data, IContentWriter? writer, CancellationToken cancellationToken)
+        string path, long size, Stream data, IContentWriter writer, CancellationToken cancellationToken)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var chunk = (int)Math.Min(_options.ChunkBytes, Math.Max(size, 1));
@@ -223,7 +200,7 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
                 if (done == 0)
                 {
                     header = a.AsSpan(0, Math.Min(HeaderBytes, n)).ToArray();
-                    json = writer is null ? null : TryStartJson(size, a[0]);
+                    json = TryStartJson(size, a[0]);
                 }
 
                 hash.AppendData(a, 0, n);
@@ -232,12 +209,9 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
                     a.AsSpan(0, n).CopyTo(json.AsSpan((int)done));
                 }
 
-                if (writer is not null)
-                {
-                    await pending;
-                    pending = writer.WriteAsync(a.AsMemory(0, n), cancellationToken);
-                    BytesSent += n;
-                }
+                await pending;
+                pending = writer.WriteAsync(a.AsMemory(0, n), cancellationToken);
+                BytesSent += n;
 
                 done += n;
                 (a, b) = (b, a);
@@ -264,24 +238,6 @@ public sealed class ContentIngest : IBlobIngest, IAsyncDisposable
             ArrayPool<byte>.Shared.Return(a);
             ArrayPool<byte>.Shared.Return(b);
         }
-    }
-
-    /// <summary>
-    /// Reads and hashes a layer that is not sent because the store has its compressed twin. The observer is told with a
-    /// commit that never succeeds: the blob itself will not be in the store.
-    /// </summary>
-    private async ValueTask<StoredBlob> HashUnsentAsync(string path, long size, Digest named, Stream data, CancellationToken cancellationToken)
-    {
-        var (actual, header, _) = await StreamAsync(path, size, data, writer: null, cancellationToken);
-        if (actual != named)
-        {
-            throw new HintMismatchException(path, named, actual);
-        }
-
-        BlobsSkipped++;
-        var blob = new StoredBlob(named, size, header, null);
-        _observer?.OnStored(path, blob, Task.FromCanceled(new CancellationToken(canceled: true)));
-        return blob;
     }
 
     private async ValueTask<StoredBlob> ReadExistingAsync(string path, long size, Digest claimed, bool verify, Stream data, CancellationToken cancellationToken)

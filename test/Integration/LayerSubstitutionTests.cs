@@ -6,12 +6,12 @@ namespace Imageimportd.Tests.Integration;
 
 /// <summary>
 /// A node that already has an image's compressed layers (from a pull, or an OCI import it unpacked) then gets the same
-/// image as a docker-archive: containerd's importer points the manifest at the compressed twins, so the uncompressed
+/// image as a docker-archive: containerd's importer points the manifest at the compressed substitutes, so the uncompressed
 /// layer need not be sent. The image must still be ctr's, byte for byte.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
-public sealed class LayerTwinTests
+public sealed class LayerSubstitutionTests
 {
     private TempDirectory _dir = null!;
 

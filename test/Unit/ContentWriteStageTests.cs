@@ -9,10 +9,10 @@ using NUnit.Framework;
 namespace Imageimportd.Tests.Unit;
 
 [TestFixture]
-public sealed class ContentIngestTests
+public sealed class ContentWriteStageTests
 {
-    private static ContentIngest NewIngest(InMemoryContentStore store, int chunkBytes = 1 << 20, ArchiveLimits? limits = null) =>
-        new(store, "import-1", new ContentIngestOptions { ChunkBytes = chunkBytes }, limits ?? ArchiveLimits.Default);
+    private static ContentWriteStage NewIngest(InMemoryContentStore store, int chunkBytes = 1 << 20, ArchiveLimits? limits = null) =>
+        new(store, "import-1", new ContentWriteOptions { ChunkBytes = chunkBytes }, limits ?? ArchiveLimits.Default);
 
     private static byte[] Pattern(int length) => [.. Enumerable.Range(0, length).Select(i => (byte)((i * 31) + 7))];
 

@@ -1,0 +1,67 @@
+using Imageimportd.Archive;
+using Imageimportd.Content;
+using Imageimportd.Import;
+using Imageimportd.Tests.Fakes;
+using Imageimportd.Unpack;
+using Imageimportd.Unpack.Direct;
+using NUnit.Framework;
+using TempDirectory = Imageimportd.Tests.Harness.TempDirectory;
+
+namespace Imageimportd.Tests.Unit;
+
+[TestFixture]
+public sealed class LayerTeeTests
+{
+    [Test]
+    public async Task IngestAsync_ApplyFails_BlobStillStoredSnapshotRemovedAndTheTeeStops()
+    {
+        // Arrange: the snapshot's bind mount names a regular file, so every apply fails.
+        using var temp = new TempDirectory();
+        var notADirectory = temp.Write("file", "not a directory"u8.ToArray());
+        var store = new InMemoryContentStore();
+        var snapshotter = new InMemorySnapshotter();
+        var unpacker = new Unpacker(new BindingSnapshotter(snapshotter, notADirectory), new FakeDiffApplier(store), store);
+        await using var write = new ContentWriteStage(store, "tee", ContentWriteOptions.Default, ArchiveLimits.Default);
+        var tee = new LayerTee(write, unpacker, UnpackVia.Direct, null);
+        var image = ImageBuilder.Image(ImageBuilder.Layer("base"), ImageBuilder.Layer("app"));
+
+        // Act
+        var blobs = new List<StoredBlob>();
+        foreach (var layer in image.Layers)
+        {
+            blobs.Add(await tee.IngestAsync($"{layer.DiffId.Hex}.tar", layer.Blob.Length, null, layer.DiffId, new MemoryStream(layer.Blob), CancellationToken.None).AsTask().WithTimeout());
+        }
+
+        await write.CompleteAsync(CancellationToken.None).AsTask().WithTimeout();
+
+        // Assert: the import is untouched; only the first layer was tried, and its snapshot is gone.
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(blobs.Select(b => (b.Digest, b.State)), Is.EqualTo(image.Layers.Select(l => (l.DiffId, BlobState.Stored))));
+            Assert.That(image.Layers.Select(l => store.Contains(l.BlobDigest)), Is.All.True);
+            Assert.That(tee.Committed, Is.Empty);
+            Assert.That(tee.Fault, Is.Not.Null);
+            Assert.That(snapshotter.Prepared, Has.Count.EqualTo(1));
+            Assert.That(snapshotter.ActiveKeys, Is.Empty);
+            Assert.That(snapshotter.CommittedNames, Is.Empty);
+        }
+    }
+
+    /// <summary>Gives every prepared snapshot one bind mount of <paramref name="source"/>.</summary>
+    private sealed class BindingSnapshotter(InMemorySnapshotter inner, string source) : ISnapshotter
+    {
+        public string Name => inner.Name;
+
+        public ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken) => inner.ExistsAsync(key, cancellationToken);
+
+        public async ValueTask<IReadOnlyList<Mount>> PrepareAsync(string key, string? parent, CancellationToken cancellationToken)
+        {
+            await inner.PrepareAsync(key, parent, cancellationToken);
+            return [new Mount("bind", source, "", ["rw", "rbind"])];
+        }
+
+        public ValueTask CommitAsync(string name, string key, CancellationToken cancellationToken) => inner.CommitAsync(name, key, cancellationToken);
+
+        public ValueTask RemoveAsync(string key, CancellationToken cancellationToken) => inner.RemoveAsync(key, cancellationToken);
+    }
+}
