@@ -58,15 +58,22 @@ public sealed class SignalTests
     {
         var big = _dir.Combine($"big-{signal}.tar");
         await ArchiveSurgery.MakeRandomDockerArchiveAsync(big, 300, "docker.io/library/bigsignal:1");
-        var containerd = await SharedContainerd.GetAsync().Bounded();
+        // A private containerd, frozen (SIGSTOP) once the import holds its lease: the signal then always lands mid-import,
+        // however fast this machine imports 300 MB; thawed after it, so the abandoned import can delete its lease.
+        await using var containerd = await ContainerdInstance.StartAsync().Bounded();
         var ns = SharedContainerd.NewNamespace("sig" + signal.ToLowerInvariant());
         var ctr = containerd.CtrFor(ns);
         await using var import = DaemonProcess.Start(["import-once", "--address", containerd.Address, "--namespace", ns, big]);
         await ctr.WaitForImportLeaseAsync();
 
-        using (var kill = Process.Start("kill", ["-" + signal, import.Pid.ToString(CultureInfo.InvariantCulture)]))
+        await KillAsync("STOP", containerd.Pid);
+        try
         {
-            await kill.WaitForExitAsync().Bounded();
+            await KillAsync(signal, import.Pid);
+        }
+        finally
+        {
+            await KillAsync("CONT", containerd.Pid);
         }
 
         var code = await import.WaitForExitAsync(TimeSpan.FromSeconds(60));
@@ -74,6 +81,12 @@ public sealed class SignalTests
         Assert.That(import.Count($"interrupted by SIG{signal}: 1 import\\(s\\) abandoned"), Is.EqualTo(1), import.Log);
         Assert.That(await ctr.LeasesAsync().Bounded(), Is.Empty, import.Log);
         Assert.That(await ctr.ListImagesAsync().Bounded(), Is.Empty, "an interrupted import made an image");
+    }
+
+    private static async Task KillAsync(string signal, int pid)
+    {
+        using var kill = Process.Start("kill", ["-" + signal, pid.ToString(CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync().Bounded();
     }
 
     /// <summary>A unix socket that is listening, so connects succeed, but never accepts or answers.</summary>

@@ -25,11 +25,17 @@ public sealed class LayerApplier(LayerTarget target)
 
     private readonly string _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(target.Root));
     private readonly HashSet<string> _unpacked = new(StringComparer.Ordinal);
-    private readonly List<(string Name, Times Times)> _dirs = [];
+    private readonly List<(string Name, string Path, int Removals, Times Times)> _dirs = [];
 
-    // Parent names already resolved and known to be directories. Valid until an entry plants a link or removes
-    // something (which can change where a name leads); cleared then. Spares a readlink per component per entry.
+    // Parent names already resolved, each component an existing directory. Only a removal can change where such a name
+    // leads: a new link or file is made at a name that did not exist (Create removes what is in the way first), and a
+    // name that did not exist is no component of a cached path. So Remove clears it, nothing else does. Spares a
+    // readlink per component per entry (a layer of libraries plants a symlink every few entries).
     private readonly Dictionary<string, string> _parents = new(StringComparer.Ordinal);
+
+    // Removals so far: a directory's path resolved when it was made is still what its name resolves to at the end of
+    // the layer when no removal happened in between.
+    private int _removals;
 
     /// <summary>Applies the tar stream to its end-of-archive marker; the caller drains and hashes what follows.</summary>
     public async Task ApplyAsync(Stream tar, CancellationToken cancellationToken)
@@ -64,9 +70,10 @@ public sealed class LayerApplier(LayerTarget target)
             }
         }
 
-        foreach (var (name, times) in _dirs)
+        foreach (var (name, path, removals, times) in _dirs)
         {
-            SetTimes(RootedPath.Resolve(_root, name), times);
+            // containerd resolves each directory's name again here; the same answer, unless something was removed since.
+            SetTimes(removals == _removals ? path : RootedPath.Resolve(_root, name), times);
         }
     }
 
@@ -144,11 +151,9 @@ public sealed class LayerApplier(LayerTarget target)
             case LayerTarEntry.HardLink:
                 var linkTarget = HardlinkTarget(entry.LinkName);
                 Create(path, "link", () => PosixFs.TryLink(linkTarget, path));
-                _parents.Clear(); // a hard link to a symlink is a symlink
                 break;
             case LayerTarEntry.Symlink:
                 Create(path, "symlink", () => PosixFs.TrySymlink(entry.LinkName, path));
-                _parents.Clear();
                 break;
             case LayerTarEntry.OldGnuSparse:
                 // Go's archive/tar expands PAX sparse files into regular ones but leaves old GNU sparse headers typed
@@ -176,7 +181,7 @@ public sealed class LayerApplier(LayerTarget target)
         SetTimes(path, times);
         if (isDirectory)
         {
-            _dirs.Add((name, times));
+            _dirs.Add((name, path, _removals, times));
         }
 
         _unpacked.Add(path);
@@ -340,6 +345,7 @@ public sealed class LayerApplier(LayerTarget target)
     private void Remove(string path, LstatResult st)
     {
         _parents.Clear();
+        _removals++;
         if (st.IsDirectory)
         {
             // Recursive delete unlinks symlinks inside, never follows them.
