@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Security.Cryptography;
 using Imageimportd.Archive;
 using Imageimportd.Compression;
 using Imageimportd.Content;
@@ -20,12 +18,10 @@ namespace Imageimportd.Import;
 /// </summary>
 public sealed class FileImporter(IImportBackend backend, ImportOptions options)
 {
-    public const string LeaseLabel = "io.imageimportd.lease";
+    /// <summary>The label naming the file an import lease was made for.</summary>
+    public const string LeaseLabel = ImportLeases.FileLabel;
 
-    // Who made the lease, so a later start can tell a crashed run's lease from a live one's (StaleLeases).
-    private static readonly LeaseOwner? Owner = LeaseOwner.Current(ProcProcessTable.Instance);
-
-    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _orphanLeases = new();
+    private readonly ImportLeases _leases = new(backend.Leases, options.LeaseExpiry);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ImportProgress, bool> _inFlight = new();
 
     /// <summary>The imports running now, for progress reporting.</summary>
@@ -34,19 +30,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
     public async Task<ImportResult> ImportAsync(string path, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        await DeleteOrphanLeasesAsync();
-        var lease = $"imageimportd-{Environment.ProcessId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}";
-        var labels = new Dictionary<string, string>
-        {
-            [ContentLabels.GcExpire] = DateTime.UtcNow.Add(options.LeaseExpiry).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-            [LeaseLabel] = path,
-        };
-        if (Owner is not null)
-        {
-            labels[LeaseOwner.Label] = Owner.ToString();
-        }
-
-        await backend.Leases.CreateAsync(lease, labels, cancellationToken);
+        var lease = await _leases.CreateAsync(path, cancellationToken);
         try
         {
             // A layer left unsent for its substitute held other bytes than its name said: read again, sending everything.
@@ -56,24 +40,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         }
         finally
         {
-            await DeleteLeaseAsync(lease);
-        }
-    }
-
-    /// <summary>
-    /// Deletes an import's lease. When containerd is down at that moment the lease is remembered and deleted before
-    /// the next import (its expiry label is the backstop if there is none), and the import's own error stands.
-    /// </summary>
-    private async Task DeleteLeaseAsync(string lease)
-    {
-        using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        try
-        {
-            await backend.Leases.DeleteAsync(lease, cleanup.Token);
-        }
-        catch (Exception ex) when (ex is BackendException or OperationCanceledException)
-        {
-            _orphanLeases.Enqueue(lease);
+            await _leases.DeleteAsync(lease);
         }
     }
 
@@ -84,15 +51,6 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         UnpackVia.Auto => new AutoDiffApplier(backend.Differ(lease), new DirectDiffApplier(content, options.Decompression), options.UnpackViaReport),
         _ => backend.Differ(lease),
     };
-
-    private async Task DeleteOrphanLeasesAsync()
-    {
-        var count = _orphanLeases.Count;
-        for (var i = 0; i < count && _orphanLeases.TryDequeue(out var lease); i++)
-        {
-            await DeleteLeaseAsync(lease);
-        }
-    }
 
     /// <summary>
     /// The stages of one import, in order. Returns null when the archive must be read again without layer substitution
@@ -124,7 +82,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         // Decide which images exist, unpack them, then (last) write their records.
         var warnings = new List<string>();
         var walk = await new ImportWalk(content, json, options.Host).RunAsync(root, present.Digests, cancellationToken);
-        var records = Name(path, walk, warnings);
+        var records = ImageNames.For(walk, options.BaseName, options.TagPrefix, warnings);
         if (records.Count == 0)
         {
             // A file that names no image has imported nothing: a failure, never a quiet "imported: []" (the daemon
@@ -135,7 +93,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         }
 
         var unpacked = unpacker is null ? 0 : await UnpackAsync(unpacker, ahead, tee, records, warnings, cancellationToken);
-        await VerifyContentAsync(content, records.Select(r => r.Entry), cancellationToken);
+        await CollectedContent.ThrowIfAnyCollectedAsync(content, records.Select(r => r.Entry), cancellationToken);
         var images = await PutImagesAsync(path, records, cancellationToken);
         return new ImportResult(path, images, warnings, archive.BytesRead, write.BytesSent, unpacked, clock.Elapsed)
         {
@@ -231,82 +189,11 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
             }
             catch (BackendException ex) when (ex.Kind == FailureKind.NotFound)
             {
-                throw Collected(ex);
+                throw CollectedContent.Error(ex);
             }
         }
 
         return unpacked;
-    }
-
-    /// <summary>
-    /// Before any image record exists, checks that the blobs it needs can still be read. containerd's GC can remove a
-    /// blob's file just after this import committed it, when another import's lease ended at that moment (its
-    /// metadata sweep and file cleanup straddle our commit); that is a race to retry, never a half image to keep.
-    /// </summary>
-    private static async Task VerifyContentAsync(IContentStore content, IEnumerable<WalkedImage> entries, CancellationToken cancellationToken)
-    {
-        var digests = new HashSet<Digest>();
-        foreach (var entry in entries)
-        {
-            digests.Add(entry.Target.Digest);
-            if (entry.HostManifest is { } m)
-            {
-                digests.Add(m.Descriptor.Digest);
-                digests.Add(m.Manifest.Config.Digest);
-                digests.UnionWith(m.Manifest.Layers.Select(l => l.Digest));
-            }
-        }
-
-        foreach (var digest in digests)
-        {
-            try
-            {
-                await content.ReadAsync(digest, 0, 1, cancellationToken);
-            }
-            catch (BackendException ex) when (ex.Kind == FailureKind.NotFound)
-            {
-                throw Collected(ex);
-            }
-        }
-    }
-
-    private static BackendException Collected(BackendException ex) =>
-        new(FailureKind.Aborted, $"content was collected by containerd's GC during the import ({ex.Message}); it will be imported again", ex);
-
-    /// <summary>Names every complete root entry (plus its <c>repo@digest</c> digest name); the rest become warnings.</summary>
-    private List<(string Name, WalkedImage Entry)> Name(string path, WalkResult walk, List<string> warnings)
-    {
-        var records = new List<(string, WalkedImage)>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var entry in walk.Entries)
-        {
-            var name = ImageNaming.NameOf(entry.Target, options.BaseName, options.TagPrefix, out var whyNot);
-            if (name is null)
-            {
-                warnings.Add(whyNot!);
-                continue;
-            }
-
-            if (!entry.Complete)
-            {
-                warnings.Add(entry.Missing.Count == 0
-                    ? $"{name}: skipped, it has no manifest for any platform"
-                    : $"{name}: skipped, the archive lacks {entry.Missing.Count} blob(s), e.g. {entry.Missing[0]}");
-                continue;
-            }
-
-            if (seen.Add(name))
-            {
-                records.Add((name, entry));
-            }
-
-            if (ImageNaming.DigestNameOf(name, entry.Target.Digest) is { } digestName && seen.Add(digestName))
-            {
-                records.Add((digestName, entry));
-            }
-        }
-
-        return records;
     }
 
     /// <summary>Writes the image records, last: creates, re-points or leaves each name (see <see cref="ImageRecords"/>).</summary>
