@@ -108,8 +108,9 @@ public sealed partial class StatusAndMetricsTests
     [Test]
     public async Task Status_ImportInFlight_ShowsBytesReadOfTotal()
     {
-        // A private containerd, frozen (SIGSTOP) once the import has a lease and bytes flow: the import then stays in
-        // flight however fast this machine is, while the status file goes on being written every second.
+        // A private containerd, frozen (SIGSTOP) before the file arrives and thawed only in 20 ms slices until the status
+        // file shows bytes read: the import is then in flight however fast this machine imports (an import of 96 MB
+        // takes many slices), while the status file goes on being written every second.
         await using var containerd = await ContainerdInstance.StartAsync().Bounded();
         var ns = SharedContainerd.NewNamespace("progress");
         var images = Directory.CreateDirectory(_dir.Combine("images-" + ns)).FullName;
@@ -120,19 +121,28 @@ public sealed partial class StatusAndMetricsTests
         await using var daemon = DaemonProcess.Start([
             "watch", "--images", images, "--address", containerd.Address, "--namespace", ns, "--settle", "1", "--runtime-dir", runtime]);
         await daemon.WaitForAsync("initial import done");
-        File.Move(big, Path.Combine(images, "big.tar"));
-        await containerd.CtrFor(ns).WaitForImportLeaseAsync();
 
         JsonElement importing = default;
         await Signal(containerd.Pid, "STOP");
         try
         {
+            File.Move(big, Path.Combine(images, "big.tar"));
             await WaitForAsync(async () =>
             {
                 var files = await StatusFilesAsync(images, runtime);
                 importing = files.GetValueOrDefault("big.tar");
-                return importing.ValueKind == JsonValueKind.Object && importing.GetProperty("state").GetString() == "importing"
-                    && importing.TryGetProperty("readBytes", out var read) && read.GetInt64() > 0;
+                if (importing.ValueKind == JsonValueKind.Object && importing.GetProperty("state").GetString() == "importing"
+                    && importing.TryGetProperty("readBytes", out var read) && read.GetInt64() > 0)
+                {
+                    return true;
+                }
+
+                Assert.That(importing.ValueKind == JsonValueKind.Object ? importing.GetProperty("state").GetString() : "not listed yet",
+                    Is.Not.EqualTo("imported"), "the import ended while containerd was thawed for a few 20 ms slices");
+                await Signal(containerd.Pid, "CONT");
+                await Task.Delay(20);
+                await Signal(containerd.Pid, "STOP");
+                return false;
             });
         }
         finally
