@@ -65,6 +65,29 @@ public sealed class LayerApplierTests
     }
 
     [Test]
+    public async Task Apply_StreamEndsAfterTheLastFilesData_AppliedAsGoReadsIt()
+    {
+        // umoci writes layers like this: the last file's data, then no padding and no end-of-archive blocks.
+        var whole = new TarBuilder(TarEntryFormat.Pax).Directory("etc").File("etc/os-release", new string('x', 267)).ToArray();
+        var dataEnd = Array.LastIndexOf(whole, (byte)'x') + 1;
+
+        await Apply(whole[..dataEnd], WhiteoutStyle.Remove);
+
+        Assert.That(File.ReadAllText(Path.Combine(_root, "etc", "os-release")), Is.EqualTo(new string('x', 267)));
+    }
+
+    [Test]
+    public void Apply_StreamEndsInsideAFilesData_Refused()
+    {
+        var whole = new TarBuilder(TarEntryFormat.Pax).Directory("etc").File("etc/os-release", new string('x', 267)).ToArray();
+        var dataEnd = Array.LastIndexOf(whole, (byte)'x') + 1;
+
+        var ex = Assert.ThrowsAsync<InvalidDataException>(() => Apply(whole[..(dataEnd - 1)], WhiteoutStyle.Remove));
+
+        Assert.That(ex!.Message, Does.Contain("1 bytes of an entry missing"));
+    }
+
+    [Test]
     public async Task Apply_DotDotAndAbsoluteNames_ClampedAtTheRoot()
     {
         var before = SnapshotTree.Describe(_outside);

@@ -61,8 +61,16 @@ internal sealed class LayerTarReader
             return null;
         }
 
-        await SkipAsync(_remaining + _padding, cancellationToken);
+        await SkipAsync(_remaining, cancellationToken);
+        var padding = _padding;
         _remaining = _padding = 0;
+        if (!await TrySkipAsync(padding, cancellationToken))
+        {
+            // Go's reader takes a stream that ends in the last entry's padding as the end of the archive (umoci writes
+            // such layers: data, then nothing), so containerd's applier does too.
+            _finished = true;
+            return null;
+        }
 
         Dictionary<string, string>? pax = null;
         Dictionary<string, byte[]>? xattrs = null;
@@ -564,17 +572,28 @@ internal sealed class LayerTarReader
 
     private async ValueTask SkipAsync(long count, CancellationToken cancellationToken)
     {
+        if (!await TrySkipAsync(count, cancellationToken))
+        {
+            throw new InvalidDataException("tar stream ends inside an entry");
+        }
+    }
+
+    /// <summary>Skips <paramref name="count"/> bytes; false when the stream ends first.</summary>
+    private async ValueTask<bool> TrySkipAsync(long count, CancellationToken cancellationToken)
+    {
         while (count > 0)
         {
             if (_start == _end && !await FillAsync(1, cancellationToken))
             {
-                throw new InvalidDataException("tar stream ends inside an entry");
+                return false;
             }
 
             var n = (int)Math.Min(count, _end - _start);
             _start += n;
             count -= n;
         }
+
+        return true;
     }
 
     private static TarFormat FormatOf(ReadOnlySpan<byte> h)
