@@ -10,7 +10,7 @@ namespace Imageimportd.Cli;
 internal sealed class GcPacer : IDisposable
 {
     /// <summary>Allocation between collections that the pacer allows.</summary>
-    public const long Budget = 8L << 20;
+    public const long Budget = 4L << 20;
 
     private readonly Timer _timer;
     private long _allocatedAtLastCollection = GC.GetTotalAllocatedBytes();
@@ -18,7 +18,7 @@ internal sealed class GcPacer : IDisposable
 
     private GcPacer(TimeSpan interval) => _timer = new Timer(_ => Tick(), null, interval, interval);
 
-    public static GcPacer Start() => new(TimeSpan.FromMilliseconds(250));
+    public static GcPacer Start() => new(TimeSpan.FromMilliseconds(100));
 
     public void Dispose() => _timer.Dispose();
 

@@ -7,6 +7,17 @@ internal static class GoPath
 {
     public static string Clean(string path)
     {
+        if (IsClean(path))
+        {
+            // Most names are clean already (every entry of a layer goes through here): no copy, as Go's lazy buffer.
+            return path;
+        }
+
+        if (path.Length > 1 && path[^1] == '/' && IsClean(path[..^1]))
+        {
+            return path[..^1]; // a directory entry's name
+        }
+
         if (path.Length == 0)
         {
             return ".";
@@ -46,6 +57,38 @@ internal static class GoPath
 
         sb.AppendJoin('/', parts);
         return sb.Length == 0 ? "." : sb.ToString();
+    }
+
+    /// <summary>True when <see cref="Clean"/> would return the path as it is: no empty, "." or ".." component, no trailing slash.</summary>
+    private static bool IsClean(string path)
+    {
+        if (path == "/")
+        {
+            return true;
+        }
+
+        if (path.Length == 0 || path[^1] == '/')
+        {
+            return false;
+        }
+
+        var rest = path.AsSpan(path[0] == '/' ? 1 : 0);
+        while (true)
+        {
+            var slash = rest.IndexOf('/');
+            var part = slash < 0 ? rest : rest[..slash];
+            if (part.Length == 0 || part is "." or "..")
+            {
+                return false;
+            }
+
+            if (slash < 0)
+            {
+                return true;
+            }
+
+            rest = rest[(slash + 1)..];
+        }
     }
 
     public static string Dir(string path)

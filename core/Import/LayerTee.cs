@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using Imageimportd.Archive;
 using Imageimportd.Errors;
 using Imageimportd.Oci;
@@ -15,7 +14,7 @@ namespace Imageimportd.Import;
 /// It needs the layer order while streaming, and knows it for what unpack ahead calls its guess: a docker-archive
 /// written by skopeo or podman starts with its layers, bottom-up, named <c>&lt;sha256&gt;.tar</c> by their (uncompressed)
 /// digest, which is then also the diff ID. For each such entry it prepares the snapshot on the chain applied so far,
-/// feeds <see cref="LayerApplier"/> from a bounded pipe of the entry's bytes, and once the stored blob's digest is known
+/// feeds <see cref="LayerApplier"/> from a bounded ring of the entry's bytes, and once the stored blob's digest is known
 /// and equals the name, commits the snapshot under the chain ID (the labels are set by <see cref="Unpacker"/> after the
 /// archive, as for any layer applied ahead: <see cref="Committed"/>). The first entry of any other kind ends it: what
 /// follows is left to unpack ahead and the unpacker, which find these snapshots present.
@@ -27,9 +26,10 @@ namespace Imageimportd.Import;
 public sealed class LayerTee(IBlobSink inner, Unpacker unpacker, UnpackVia via, Action<string>? report) : IBlobSink
 {
     // How far the applier may fall behind the store writes before the archive reader waits for it.
-    private const int PipeBytes = 4 << 20;
+    private const int RingBytes = 4 << 20;
 
     private readonly HashSet<Digest> _committed = [];
+    private byte[]? _ring;
     private Digest? _parent;
     private bool _on = true;
 
@@ -86,19 +86,20 @@ public sealed class LayerTee(IBlobSink inner, Unpacker unpacker, UnpackVia via, 
 
     private async ValueTask<StoredBlob> TeeAsync(string path, long size, Digest diffId, Stream data, PreparedSnapshot snapshot, LayerTarget target, CancellationToken cancellationToken)
     {
-        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2, minimumSegmentSize: 1 << 16, useSynchronizationContext: false));
+        // One buffer for every layer of the import: each layer's apply has ended before the next one starts.
+        var ring = new ByteRing(_ring ??= new byte[RingBytes]);
         using var stopApply = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var apply = Task.Run(() => ApplyAsync(target, pipe.Reader, stopApply.Token), CancellationToken.None);
-        var tee = new PipeTeeStream(data, pipe.Writer);
+        var apply = Task.Run(() => ApplyAsync(target, ring.Reader, stopApply.Token), CancellationToken.None);
+        var tee = new TeeStream(data, ring);
         StoredBlob blob;
         try
         {
             blob = await inner.IngestAsync(path, size, null, diffId, tee, cancellationToken);
-            await pipe.Writer.CompleteAsync();
+            ring.Complete();
         }
         catch (Exception ex)
         {
-            await pipe.Writer.CompleteAsync(ex);
+            ring.Complete(ex);
             await stopApply.CancelAsync();
             await apply;
             throw;
@@ -128,14 +129,14 @@ public sealed class LayerTee(IBlobSink inner, Unpacker unpacker, UnpackVia via, 
         return blob;
     }
 
-    /// <summary>Writes the layer from the pipe; returns the fault, if any. Always takes the pipe to its end or completes it.</summary>
-    private static async Task<Exception?> ApplyAsync(LayerTarget target, PipeReader reader, CancellationToken cancellationToken)
+    /// <summary>Writes the layer from the ring; returns the fault, if any. Always reads the ring to its end or leaves it (disposes its reader).</summary>
+    private static async Task<Exception?> ApplyAsync(LayerTarget target, Stream tar, CancellationToken cancellationToken)
     {
-        await using var tar = reader.AsStream();
+        await using var _ = tar;
         try
         {
             await new LayerApplier(target).ApplyAsync(tar, cancellationToken);
-            // Whatever follows the end-of-archive blocks is part of the diff; it only has to be taken off the pipe.
+            // Whatever follows the end-of-archive blocks is part of the diff; it only has to be taken off the ring.
             await tar.CopyToAsync(Stream.Null, cancellationToken);
             return null;
         }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Imageimportd.Archive;
 using Imageimportd.Native;
 
@@ -12,7 +13,7 @@ namespace Imageimportd.Unpack.Direct;
 /// <see cref="InvalidDataException"/> and leaves the directory half-written for the caller to remove.
 /// Needs root (lchown, mknod); the caller checks.
 /// </summary>
-public sealed class LayerApplier(LayerTarget target)
+public sealed class LayerApplier
 {
     private const string WhiteoutPrefix = ".wh.";
     private const string OpaqueMarker = ".wh..wh..opq";
@@ -23,7 +24,10 @@ public sealed class LayerApplier(LayerTarget target)
     // Go's time.Unix(0, 1<<63-1): containerd clamps times outside [epoch, this] to the epoch.
     private static readonly long MaxSeconds = long.MaxValue / 1_000_000_000;
 
-    private readonly string _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(target.Root));
+    private readonly LayerTarget target;
+    private readonly string _root;
+    // What this layer wrote, for an opaque marker without overlay (which must keep it and remove the rest); overlay keeps
+    // nothing here (its marker is an xattr), so a layer of many files holds no set of their paths.
     private readonly HashSet<string> _unpacked = new(StringComparer.Ordinal);
     private readonly List<(string Name, string Path, int Removals, Times Times)> _dirs = [];
 
@@ -32,15 +36,42 @@ public sealed class LayerApplier(LayerTarget target)
     // name that did not exist is no component of a cached path. So Remove clears it, nothing else does. Spares a
     // readlink per component per entry (a layer of libraries plants a symlink every few entries).
     private readonly Dictionary<string, string> _parents = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _parentsByName;
 
     // Removals so far: a directory's path resolved when it was made is still what its name resolves to at the end of
     // the layer when no removal happened in between.
     private int _removals;
 
+    public LayerApplier(LayerTarget target)
+    {
+        this.target = target;
+        _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(target.Root));
+        _parentsByName = _parents.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
     /// <summary>Applies the tar stream to its end-of-archive marker; the caller drains and hashes what follows.</summary>
     public async Task ApplyAsync(Stream tar, CancellationToken cancellationToken)
     {
-        var reader = new LayerTarReader(tar, WriteChunk);
+        // Pooled: a fresh megabyte per layer was a large-object allocation each, and what made gen2 collections run.
+        var buffer = ArrayPool<byte>.Shared.Rent(WriteChunk);
+        try
+        {
+            await ApplyEntriesAsync(new LayerTarReader(tar, buffer), cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        foreach (var (name, path, removals, times) in _dirs)
+        {
+            // containerd resolves each directory's name again here; the same answer, unless something was removed since.
+            SetTimes(removals == _removals ? path : RootedPath.Resolve(_root, name), times);
+        }
+    }
+
+    private async Task ApplyEntriesAsync(LayerTarReader reader, CancellationToken cancellationToken)
+    {
         var entries = 0;
         while (true)
         {
@@ -68,12 +99,6 @@ public sealed class LayerApplier(LayerTarget target)
             {
                 throw new InvalidDataException($"layer entry {entry.Name} refused: {ex.Message}", ex);
             }
-        }
-
-        foreach (var (name, path, removals, times) in _dirs)
-        {
-            // containerd resolves each directory's name again here; the same answer, unless something was removed since.
-            SetTimes(removals == _removals ? path : RootedPath.Resolve(_root, name), times);
         }
     }
 
@@ -122,7 +147,7 @@ public sealed class LayerApplier(LayerTarget target)
         if (entry.IsRegular)
         {
             await WriteFileAsync(path, mode, times, entry, reader, cancellationToken);
-            _unpacked.Add(path);
+            Unpacked(path);
             return;
         }
 
@@ -184,7 +209,15 @@ public sealed class LayerApplier(LayerTarget target)
             _dirs.Add((name, path, _removals, times));
         }
 
-        _unpacked.Add(path);
+        Unpacked(path);
+    }
+
+    private void Unpacked(string path)
+    {
+        if (target.Whiteouts != WhiteoutStyle.Overlay)
+        {
+            _unpacked.Add(path);
+        }
     }
 
     /// <summary>
@@ -210,8 +243,15 @@ public sealed class LayerApplier(LayerTarget target)
     /// </summary>
     private async Task WriteFileAsync(string path, uint mode, Times times, LayerTarEntry entry, LayerTarReader reader, CancellationToken cancellationToken)
     {
-        var fd = -1;
-        Create(path, "open", () => PosixFs.TryCreateFile(path, out fd));
+        // Not through Create: a closure per file is most of what a layer of small files allocates.
+        var errno = PosixFs.TryCreateFile(path, out var fd);
+        if (errno == Libc.EEXIST && PosixFs.Lstat(path) is { } existing)
+        {
+            Remove(path, existing);
+            errno = PosixFs.TryCreateFile(path, out fd);
+        }
+
+        PosixFs.Check(errno, "open", path);
         try
         {
             if (entry.Sparse is { } regions)
@@ -261,16 +301,17 @@ public sealed class LayerApplier(LayerTarget target)
     {
         var clean = GoPath.Clean("/" + name);
         var slash = clean.LastIndexOf('/');
-        var parentName = clean[..slash];
         var baseName = clean[(slash + 1)..];
-        if (parentName.Length == 0)
+        if (slash == 0)
         {
             return (_root, baseName);
         }
 
-        if (!_parents.TryGetValue(parentName, out var parent))
+        // Looked up by span: the parent's name is only cut out of the entry's name when it is new.
+        if (!_parentsByName.TryGetValue(clean.AsSpan(0, slash), out var parent))
         {
-            parent = RootedPath.Resolve(_root, parentName);
+            var parentName = clean[..slash];
+            parent = ResolveDirectory(parentName);
             if (parent != _root)
             {
                 MakeParent(parent);
@@ -280,6 +321,26 @@ public sealed class LayerApplier(LayerTarget target)
         }
 
         return (parent, baseName);
+    }
+
+    /// <summary>
+    /// A directory's name resolved in the root. When its own parent is cached (resolved, every component an existing
+    /// directory) only the last component is left to look at: one readlink instead of one per component, and no lists.
+    /// </summary>
+    private string ResolveDirectory(string name)
+    {
+        var slash = name.LastIndexOf('/');
+        string? up = slash == 0 ? _root : slash > 0 && _parentsByName.TryGetValue(name.AsSpan(0, slash), out var cached) ? cached : null;
+        if (up is not null)
+        {
+            var candidate = up + name[slash..];
+            if (PosixFs.ReadLink(candidate) is null)
+            {
+                return candidate;
+            }
+        }
+
+        return RootedPath.Resolve(_root, name);
     }
 
     /// <summary>The link target: its directory resolved in the root, its last component not followed (link(2) does not).</summary>

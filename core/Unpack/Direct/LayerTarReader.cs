@@ -36,15 +36,17 @@ internal sealed class LayerTarReader
     private long _padding;
     private bool _finished;
 
-    public LayerTarReader(Stream stream, int bufferBytes = 1 << 20)
+    /// <param name="stream">The layer tar.</param>
+    /// <param name="buffer">The reader's buffer, lent for the reader's lifetime (a multiple of 512 bytes, at least 1 KiB).</param>
+    public LayerTarReader(Stream stream, byte[] buffer)
     {
-        if (bufferBytes < Block * 2 || bufferBytes % Block != 0)
+        if (buffer.Length < Block * 2 || buffer.Length % Block != 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(bufferBytes));
+            throw new ArgumentOutOfRangeException(nameof(buffer));
         }
 
         _stream = stream;
-        _buffer = new byte[bufferBytes];
+        _buffer = buffer;
     }
 
     /// <summary>Stored data bytes of the current entry not yet read (for a sparse file, what fills its regions).</summary>
