@@ -65,7 +65,7 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         // readers (presence, unpack ahead) consume what was stored, each on its own task.
         await using var write = new ContentWriteStage(content, lease, options.ContentWrite, options.Limits);
         IBlobSink sink = substitute ? new LayerSubstitution(write, content, backend.Leases, lease, options.ContentWrite.ChunkBytes) : write;
-        var tee = unpacker is not null && options.UnpackAhead && options.UnpackVia != UnpackVia.Diff
+        await using var tee = unpacker is not null && options.UnpackAhead && options.UnpackVia != UnpackVia.Diff
             ? new LayerTee(sink, unpacker, options.UnpackVia, options.UnpackViaReport)
             : null;
         var feed = new StoredBlobFeed(tee ?? sink);
@@ -78,6 +78,10 @@ public sealed class FileImporter(IImportBackend backend, ImportOptions options)
         }
 
         await present.WhenDoneAsync();
+        if (tee is not null)
+        {
+            await tee.SettleAsync();
+        }
 
         // Decide which images exist, unpack them, then (last) write their records.
         var warnings = new List<string>();

@@ -88,4 +88,64 @@ public sealed class ByteRingTests
         // Act + Assert
         Assert.That(async () => await ring.Reader.ReadAtLeastAsync(new byte[16], 1, cancellationToken: cancel.Token), Throws.InstanceOf<OperationCanceledException>());
     }
+
+    [Test]
+    public async Task Reader_Segments_EachEndsWhereItsWriterEndedItAndNextSegmentSkipsWhatWasNotRead()
+    {
+        // Arrange: three segments; the reader reads the first whole, one byte of the second, and all of the third.
+        var ring = new ByteRing(new byte[64]);
+        await ring.WriteAsync("first"u8.ToArray(), CancellationToken.None);
+        ring.EndSegment();
+        await ring.WriteAsync("second"u8.ToArray(), CancellationToken.None);
+        ring.EndSegment();
+        await ring.WriteAsync("third"u8.ToArray(), CancellationToken.None);
+        ring.Complete();
+
+        // Act
+        var first = await ReadToEndAsync(ring.Reader);
+        var moved = await ring.NextSegmentAsync(CancellationToken.None);
+        var oneByte = new byte[1];
+        await ring.Reader.ReadExactlyAsync(oneByte);
+        var skipped = await ring.NextSegmentAsync(CancellationToken.None);
+        var third = await ReadToEndAsync(ring.Reader);
+        var past = await ring.NextSegmentAsync(CancellationToken.None);
+
+        // Assert
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(first, Is.EqualTo("first"u8.ToArray()));
+            Assert.That(moved && skipped, Is.True);
+            Assert.That(oneByte, Is.EqualTo("s"u8.ToArray()));
+            Assert.That(third, Is.EqualTo("third"u8.ToArray()));
+            Assert.That(past, Is.False);
+        }
+    }
+
+    [Test]
+    public async Task NextSegmentAsync_SegmentNotEndedYet_WaitsForItsEnd()
+    {
+        // Arrange
+        var ring = new ByteRing(new byte[64]);
+        await ring.WriteAsync("partial"u8.ToArray(), CancellationToken.None);
+
+        // Act
+        var next = ring.NextSegmentAsync(CancellationToken.None).AsTask();
+        var waited = !next.IsCompleted;
+        await ring.WriteAsync("more"u8.ToArray(), CancellationToken.None);
+        ring.EndSegment();
+        await ring.WriteAsync("after"u8.ToArray(), CancellationToken.None);
+        ring.Complete();
+
+        // Assert
+        Assert.That(waited, Is.True);
+        Assert.That(await next.WaitAsync(TimeSpan.FromSeconds(10)), Is.True);
+        Assert.That(await ReadToEndAsync(ring.Reader), Is.EqualTo("after"u8.ToArray()));
+    }
+
+    private static async Task<byte[]> ReadToEndAsync(Stream stream)
+    {
+        var copy = new MemoryStream();
+        await stream.CopyToAsync(copy);
+        return copy.ToArray();
+    }
 }

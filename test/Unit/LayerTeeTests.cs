@@ -1,6 +1,7 @@
 using Imageimportd.Archive;
 using Imageimportd.Content;
 using Imageimportd.Import;
+using Imageimportd.Oci;
 using Imageimportd.Tests.Fakes;
 using Imageimportd.Unpack;
 using Imageimportd.Unpack.Direct;
@@ -32,7 +33,7 @@ public sealed class LayerTeeTests
             blobs.Add(await tee.IngestAsync($"{layer.DiffId.Hex}.tar", layer.Blob.Length, null, layer.DiffId, new MemoryStream(layer.Blob), CancellationToken.None).AsTask().WithTimeout());
         }
 
-        await write.CompleteAsync(CancellationToken.None).AsTask().WithTimeout();
+        await tee.CompleteAsync(CancellationToken.None).AsTask().WithTimeout();
 
         // Assert: the import is untouched; only the first layer was tried, and its snapshot is gone.
         using (Assert.EnterMultipleScope())
@@ -45,6 +46,71 @@ public sealed class LayerTeeTests
             Assert.That(snapshotter.ActiveKeys, Is.Empty);
             Assert.That(snapshotter.CommittedNames, Is.Empty);
         }
+    }
+
+    [Test]
+    public async Task IngestAsync_ThreeLayers_ReaderRunsAheadOfCommitsAndEachBlobCompletesOnlyOnceItsSnapshotIsCommitted()
+    {
+        // Arrange: every snapshot is a directory of its own; the first commit is held until the test lets it go.
+        using var temp = new TempDirectory();
+        var store = new InMemoryContentStore();
+        var snapshotter = new InMemorySnapshotter();
+        var unpacker = new Unpacker(new DirectorySnapshotter(snapshotter, temp.Path), new FakeDiffApplier(store), store);
+        await using var write = new ContentWriteStage(store, "tee", ContentWriteOptions.Default, ArchiveLimits.Default);
+        await using var tee = new LayerTee(write, unpacker, UnpackVia.Direct, null);
+        var image = ImageBuilder.Image(ImageBuilder.Layer("base"), ImageBuilder.Layer("middle"), ImageBuilder.Layer("app"));
+        using var holdFirstCommit = new ManualResetEventSlim();
+        snapshotter.BeforeCommit = (_, _) => holdFirstCommit.Wait(TimeSpan.FromSeconds(30));
+
+        // Act: all three layers stream while the first commit is held.
+        var blobs = new List<StoredBlob>();
+        foreach (var layer in image.Layers)
+        {
+            blobs.Add(await tee.IngestAsync($"{layer.DiffId.Hex}.tar", layer.Blob.Length, null, layer.DiffId, new MemoryStream(layer.Blob), CancellationToken.None).AsTask().WithTimeout());
+        }
+
+        var heldBack = blobs.Select(b => b.Committed.IsCompleted).ToList();
+        holdFirstCommit.Set();
+        await Task.WhenAll(blobs.Select(b => b.Committed)).WithTimeout();
+        await tee.CompleteAsync(CancellationToken.None).AsTask().WithTimeout();
+
+        // Assert: no blob completed while its snapshot was not committed; three snapshots, each on the one below.
+        var chain = new List<Digest>();
+        Digest? parent = null;
+        foreach (var layer in image.Layers)
+        {
+            parent = ChainId.Next(parent, layer.DiffId);
+            chain.Add(parent.Value);
+        }
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(heldBack, Has.None.True);
+            Assert.That(tee.Fault, Is.Null);
+            Assert.That(tee.Committed, Is.EquivalentTo(chain));
+            Assert.That(snapshotter.CommittedNames, Is.EquivalentTo(chain.Select(c => c.Value)));
+            Assert.That(snapshotter.Prepared.Select(p => p.Parent), Is.EqualTo(new string?[] { null, chain[0].Value, chain[1].Value }));
+            Assert.That(snapshotter.ActiveKeys, Is.Empty);
+        }
+    }
+
+    /// <summary>Gives each prepared snapshot a bind mount of a directory of its own under <paramref name="root"/>.</summary>
+    private sealed class DirectorySnapshotter(InMemorySnapshotter inner, string root) : ISnapshotter
+    {
+        public string Name => inner.Name;
+
+        public ValueTask<bool> ExistsAsync(string key, CancellationToken cancellationToken) => inner.ExistsAsync(key, cancellationToken);
+
+        public async ValueTask<IReadOnlyList<Mount>> PrepareAsync(string key, string? parent, CancellationToken cancellationToken)
+        {
+            await inner.PrepareAsync(key, parent, cancellationToken);
+            var dir = Directory.CreateDirectory(Path.Combine(root, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16])).FullName;
+            return [new Mount("bind", dir, "", ["rw", "rbind"])];
+        }
+
+        public ValueTask CommitAsync(string name, string key, CancellationToken cancellationToken) => inner.CommitAsync(name, key, cancellationToken);
+
+        public ValueTask RemoveAsync(string key, CancellationToken cancellationToken) => inner.RemoveAsync(key, cancellationToken);
     }
 
     /// <summary>Gives every prepared snapshot one bind mount of <paramref name="source"/>.</summary>
