@@ -34,7 +34,8 @@ Took $(fmt_s "$TOTAL_S") in total: $(fmt_s "$GEN_S") generating archives (0 when
 | containerd | ${CONTAINERD_VERSION:-$(containerd --version 2>/dev/null | awk '{ print $3 }')} (\`BENCH_CONTAINERD=${CONTAINERD_LINE:-1.6}\`; private instance per run, scripts/containerd-sandbox.sh) |
 | ctr | $(ctr --version 2>/dev/null | awk '{ print $3 }')$( [[ "${CONTAINERD_VERSION:-1}" == [2-9].* ]] && echo ' (imports through the transfer service, its default from 2.0)') |
 | imageimportd | $("$(dirname "$RAW")/imageimportd" --version 2>/dev/null | head -n 1) (copy of out/imageimportd taken at the start, $(stat -c %y "$(dirname "$RAW")/imageimportd" | cut -d. -f1)) |
-| disk | $disk_src ($disk_fs, $disk_size, rotational=$rota) holds archives and containerd roots |
+| disk | $disk_src ($disk_fs, $disk_size, rotational=$rota) holds the archives$( [[ "${ROOT_FS:-dir}" == fresh ]] && echo " and, as sparse files, each run's containerd root filesystem" || echo " and containerd roots") |
+| containerd root | $( [[ "${ROOT_FS:-dir}" == fresh ]] && echo "a new ext4 (with journal, ${ROOT_FS_MIB:-?} MiB) per run, on a loop device with direct I/O over a sparse file on that disk (\`BENCH_ROOT_FS=fresh\`)" || echo "a new directory per run on that disk's filesystem (\`BENCH_ROOT_FS=dir\`)") |
 | page cache | $( ((DROP)) && echo 'dropped (`sync; echo 3 > /proc/sys/vm/drop_caches`) before every timed command: every read is cold' || echo 'NOT dropped (no permission to write /proc/sys/vm/drop_caches): reads after the first are warm') |
 
 ## Method
@@ -44,8 +45,10 @@ Took $(fmt_s "$TOTAL_S") in total: $(fmt_s "$GEN_S") generating archives (0 when
   of 25 MiB (100 MiB image) or ~62 MiB (1 GiB image); then whole-archive \`zstd -T2 -3\` and \`gzip -1\`.
 - Runs per contender (median wall, max peak RSS over successful runs): $(tail -n +2 "$RAW" | awk -F '\t' '$6 + 0 > r[$1] { r[$1] = $6 } END { for (s in r) printf "%s MiB: %d; ", s, r[s] }' | sed 's/; $//'); compressions: $COMPRESSIONS.
 - Re-import timed in runs with unpack mode(s): $REIMPORT (\`BENCH_REIMPORT\`).
-- Each import runs against a **fresh** private containerd (new root dir, removed afterwards). *import* is the first
-  import; *reimport* imports the same file again into the same containerd right after.
+- Each import runs against a **fresh** private containerd (new root, removed afterwards). *import* is the first
+  import; *reimport* imports the same file again into the same containerd right after. With \`BENCH_ROOT_FS=fresh\`
+  (the default) that root is a filesystem of its own, made before the run: removing the previous run's unpacked files
+  no longer slows the next run's file creation (see bench/run.sh), and every contender starts on the same empty disk.
 - Contenders, alternating (imageimportd, ctr on odd runs; ctr, imageimportd on even runs):
   - \`imageimportd import-once --address SOCK --namespace bench [--no-unpack] FILE\` (decompresses itself);
   - \`ctr -n bench images import --all-platforms [--no-unpack] FILE\`, compressed input piped:

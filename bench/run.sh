@@ -11,6 +11,9 @@
 #   BENCH_OUT=bench/RESULTS.md
 #   BENCH_CONTAINERD=1.6    containerd version line: 1.6 (the system's, Debian bookworm), 1.7 (Debian trixie's) or
 #                           2 (Debian sid's), fetched by scripts/fetch-containerd.sh; its ctr is the ctr contender
+#   BENCH_ROOT_FS=fresh     where each run's containerd root lives: fresh (default) = a new ext4 with a journal, on a
+#                           loop device over a sparse file in bench/work, made for the run and removed after it;
+#                           dir = a plain directory under bench/work (the disk's own filesystem, as before 2026-12-01)
 #   BENCH_APPEND=1          keep the samples of the previous run (bench/work/raw.tsv) and add these to them,
 #                           e.g. a second invocation for another size; times in RESULTS.md are then summed
 # Archives are cached under bench/work/archives/ (keyed by size); raw samples go to bench/work/raw.tsv,
@@ -99,15 +102,39 @@ drop_caches() {
 }
 
 # ---- sandbox lifecycle ----------------------------------------------------------------------------
+# Why a fresh filesystem per run: a run's root holds tens of thousands of files once unpacked, and removing it makes
+# the next run pay for it on ext4 without a journal (this machine's disk): the inode allocator then reads the inode
+# table around every recently deleted inode (ext4's recently_deleted(), 60 s), which perf showed as a quarter of the
+# CPU of the unpack that followed, landing on whichever contender ran next. A node's /var/lib/containerd is usually
+# ext4 with a journal (no such check) that has not just lost 60,000 files. Each run gets a new one here.
+ROOT_FS=${BENCH_ROOT_FS:-fresh}
+[[ $ROOT_FS == fresh || $ROOT_FS == dir ]] || die "BENCH_ROOT_FS must be fresh or dir, not $ROOT_FS"
+readonly ROOT_FS
+ROOT_FS_MIB=$(( $(printf '%s\n' $SIZES | sort -n | tail -n 1) * 6 + 4096 ))
+readonly ROOT_FS_MIB
 CUR_DIR=""
+CUR_LOOP=""
 sandbox_start() {
     CUR_DIR=$(mktemp -d "$WORK/sbx.XXXXXX")
+    if [[ $ROOT_FS == fresh ]]; then
+        truncate -s "${ROOT_FS_MIB}M" "$CUR_DIR.img"
+        # Direct I/O: the loop device does not keep a second copy of every page in the cache of the file behind it.
+        CUR_LOOP=$(losetup --find --show --direct-io=on "$CUR_DIR.img")
+        mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$CUR_LOOP"
+        mount "$CUR_LOOP" "$CUR_DIR"
+    fi
     SOCK=$(bash "$SANDBOX" start "$CUR_DIR")
     CD_PID=$(<"$CUR_DIR/containerd.pid")
 }
 sandbox_stop() {
     if [[ -n "$CUR_DIR" ]]; then
         bash "$SANDBOX" stop "$CUR_DIR" || true
+        if [[ -n "$CUR_LOOP" ]]; then
+            umount "$CUR_DIR" || umount -l "$CUR_DIR" || true
+            losetup -d "$CUR_LOOP" || true
+            rm -f "$CUR_DIR.img"
+            CUR_LOOP=""
+        fi
         rm -rf "$CUR_DIR"
         CUR_DIR=""
     fi
@@ -250,6 +277,8 @@ QUICK=${BENCH_QUICK:-0}
 PARTIAL=$1
 CONTAINERD_LINE="$CONTAINERD_LINE"
 CONTAINERD_VERSION="$CONTAINERD_VERSION"
+ROOT_FS=$ROOT_FS
+ROOT_FS_MIB=$ROOT_FS_MIB
 LOAD_NOTE="load average (1/5/15 min) $load_before before the imports, $(cut -d' ' -f1-3 /proc/loadavg) when this was written (the benchmark itself keeps about 1-2 busy; more means other work shared the 2 CPUs)"
 EOF
     bash "$BENCH_DIR/report.sh" "$RAW" "$META" "$ARCHIVES" >"$OUT_MD"
