@@ -227,6 +227,37 @@ public static class ToolArchives
         await Tools.SkopeoAsync(args, cancellationToken);
     }
 
+    /// <summary>
+    /// <c>skopeo copy</c> to a docker-archive of a two-layer image whose layers <c>umoci insert</c> wrote. umoci 0.4.7 ends
+    /// such a layer tar right after its last file's data: no padding, no end-of-archive blocks, which Go's archive/tar
+    /// (and so containerd's applier) takes as the end of the archive. The last files have odd sizes, so the data ends
+    /// inside a block.
+    /// </summary>
+    public static async Task<ToolArchive> InsertedDockerArchiveAsync(string dir, string reference, CancellationToken cancellationToken)
+    {
+        var work = Path.Combine(Path.GetFullPath(dir), $"inserted-{Interlocked.Increment(ref _counter)}");
+        var layout = Path.Combine(work, "layout");
+        var image = $"{layout}:inserted";
+        await Tools.UmociAsync(["init", "--layout", layout], cancellationToken);
+        await Tools.UmociAsync(["new", "--image", image], cancellationToken);
+        var first = Directory.CreateDirectory(Path.Combine(work, "first", "etc", "inserted")).FullName;
+        File.WriteAllText(Path.Combine(first, "a.conf"), "first layer\n");
+        File.WriteAllBytes(Path.Combine(first, "z.bin"), [.. Enumerable.Range(0, 1001).Select(i => (byte)i)]);
+        await Tools.UmociAsync(["insert", "--image", image, "--history.created", Created, Path.Combine(work, "first", "etc"), "/etc"], cancellationToken);
+        var second = Directory.CreateDirectory(Path.Combine(work, "second", "inserted")).FullName;
+        File.WriteAllText(Path.Combine(second, "b.txt"), new string('x', 777));
+        await Tools.UmociAsync(["insert", "--image", image, "--history.created", Created, Path.Combine(work, "second"), "/opt"], cancellationToken);
+        await Tools.UmociAsync(["config", "--image", image, "--created", Created, "--architecture", "amd64", "--os", "linux", "--config.cmd", "/bin/true"], cancellationToken);
+        var output = NewOutputPath(dir, "docker-archive-inserted", ".tar");
+        await SkopeoToDockerArchiveAsync(layout, "inserted", output, [reference], cancellationToken);
+        return new ToolArchive(
+            output,
+            ArchiveFormat.DockerArchive,
+            [reference],
+            new Dictionary<string, string>(StringComparer.Ordinal) { [reference] = LayoutDigests(layout)["inserted"].Config },
+            new Dictionary<string, string>(StringComparer.Ordinal));
+    }
+
     private static async Task<string> BuildSourceLayoutAsync(string layout, CancellationToken cancellationToken)
     {
         var work = layout + "-work";

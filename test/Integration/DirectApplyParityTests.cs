@@ -93,6 +93,17 @@ public sealed class DirectApplyParityTests
     }
 
     [Test]
+    public async Task DirectApply_UmociInsertLayersWithoutEndBlocks_AppliedFromTheStreamAndSameSnapshots()
+    {
+        // umoci insert ends its layer tars right after the last file's data; containerd reads that as the end.
+        var archive = await ToolArchives.InsertedDockerArchiveAsync(_dir.Path, "docker.io/library/direct-inserted:1", CancellationToken.None).Bounded(300);
+
+        var viaDirect = await AssertSameUnpackAsync(archive.Path, archive.ConfigDigests.Values.Single(), layers: 2, "--log-level", "debug");
+
+        Assert.That(viaDirect.Output, Does.Contain("2 of 2 layer(s) applied from the archive stream, not read back"), viaDirect.Output);
+    }
+
+    [Test]
     public async Task DirectApply_ToolOciArchive_SameSnapshotsAsDiffService()
     {
         var archive = await ToolArchives.OciLayoutTarAsync(_dir.Combine("src"), new Dictionary<string, string> { ["docker.io/library/direct-other:1"] = ToolArchives.OtherTag }, CancellationToken.None).Bounded(300);

@@ -203,10 +203,14 @@ public sealed class LayerApplier
             PosixFs.Chmod(path, mode);
         }
 
-        SetTimes(path, times);
         if (isDirectory)
         {
+            // Its times are set once, after the layer: what is created in it until then would change its mtime anyway.
             _dirs.Add((name, path, _removals, times));
+        }
+        else
+        {
+            SetTimes(path, times);
         }
 
         Unpacked(path);
@@ -244,11 +248,14 @@ public sealed class LayerApplier
     private async Task WriteFileAsync(string path, uint mode, Times times, LayerTarEntry entry, LayerTarReader reader, CancellationToken cancellationToken)
     {
         // Not through Create: a closure per file is most of what a layer of small files allocates.
-        var errno = PosixFs.TryCreateFile(path, out var fd);
+        // Created with its mode where the umask leaves it whole and there is no setuid/setgid/sticky bit (which lchown
+        // would clear): one fchmod less per file, as containerd's applier creates files with the entry's mode.
+        var createMode = (mode & 0xE00) == 0 && (mode & PosixFs.Umask) == 0 ? mode : 0x180;
+        var errno = PosixFs.TryCreateFile(path, createMode, out var fd);
         if (errno == Libc.EEXIST && PosixFs.Lstat(path) is { } existing)
         {
             Remove(path, existing);
-            errno = PosixFs.TryCreateFile(path, out fd);
+            errno = PosixFs.TryCreateFile(path, createMode, out fd);
         }
 
         PosixFs.Check(errno, "open", path);
@@ -274,7 +281,11 @@ public sealed class LayerApplier
                 SetXattr(path, xattr, value, isFileOrDir: true, fd);
             }
 
-            PosixFs.Fchmod(fd, mode, path);
+            if (createMode != mode)
+            {
+                PosixFs.Fchmod(fd, mode, path);
+            }
+
             PosixFs.Futimens(fd, times.AtimeSec, times.AtimeNsec, times.MtimeSec, times.MtimeNsec, path);
         }
         finally

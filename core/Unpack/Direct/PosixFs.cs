@@ -21,6 +21,12 @@ internal static partial class PosixFs
 
     public static uint EffectiveUid => GetEuid();
 
+    /// <summary>
+    /// The process's umask, read once from /proc/self/status (umask(2) cannot be read without setting it, which would
+    /// race with other threads creating files); all bits set (so nothing relies on it) when it cannot be read.
+    /// </summary>
+    public static uint Umask { get; } = ReadUmask();
+
     /// <summary>lstat(2) of the path itself (statx without following, the scan's own); null when it does not exist (or a parent is not a directory).</summary>
     public static LstatResult? Lstat(string path)
     {
@@ -31,6 +37,26 @@ internal static partial class PosixFs
 
         return new LstatResult(status.Mode, status.Uid, status.Gid, status.Atime.Seconds, status.Atime.Nanoseconds, status.Mtime.Seconds, status.Mtime.Nanoseconds,
             status.Inode, MakeDevice(status.Rdev.Major, status.Rdev.Minor), status.Size);
+    }
+
+    private static uint ReadUmask()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+            {
+                if (line.StartsWith("Umask:", StringComparison.Ordinal))
+                {
+                    return Convert.ToUInt32(line["Umask:".Length..].Trim(), 8);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        {
+            // Older kernels, or no /proc: every file gets its fchmod.
+        }
+
+        return 0xFFF;
     }
 
     /// <summary>glibc's makedev: the dev_t that mknod(2) takes and lstat(2) reports.</summary>
@@ -167,9 +193,9 @@ internal static partial class PosixFs
     /// Creates a new regular file 0600 for writing (O_EXCL|O_NOFOLLOW: never opens what is there, never follows a
     /// link); the errno, 0 on success with the descriptor in <paramref name="fd"/>.
     /// </summary>
-    public static int TryCreateFile(string path, out int fd)
+    public static int TryCreateFile(string path, uint mode, out int fd)
     {
-        fd = Libc.Open(NativePath.Encode(path), Libc.OWrOnly | Libc.OCreat | Libc.OExcl | Libc.ONoFollow | Libc.OCloExec, 0x180);
+        fd = Libc.Open(NativePath.Encode(path), Libc.OWrOnly | Libc.OCreat | Libc.OExcl | Libc.ONoFollow | Libc.OCloExec, mode);
         return fd >= 0 ? 0 : Marshal.GetLastPInvokeError();
     }
 
