@@ -94,6 +94,42 @@ public sealed class LayerTeeTests
         }
     }
 
+    [Test]
+    public async Task IngestAsync_SecondLayerRefused_FirstCommittedSecondRemovedThirdStoredWholeAndLeftToLaterPasses()
+    {
+        // Arrange: the second layer hard-links to a file no layer has, which the applier refuses.
+        using var temp = new TempDirectory();
+        var store = new InMemoryContentStore();
+        var snapshotter = new InMemorySnapshotter();
+        var unpacker = new Unpacker(new DirectorySnapshotter(snapshotter, temp.Path), new FakeDiffApplier(store), store);
+        await using var write = new ContentWriteStage(store, "tee", ContentWriteOptions.Default, ArchiveLimits.Default);
+        await using var tee = new LayerTee(write, unpacker, UnpackVia.Direct, null);
+        using var refusedTar = new TarBuilder().HardLink("etc/link", "etc/nowhere");
+        var refused = ImageBuilder.FromTar(refusedTar.ToArray(), gzip: false);
+        var image = ImageBuilder.Image(ImageBuilder.Layer("base"), refused, ImageBuilder.Layer("app"));
+
+        // Act
+        var blobs = new List<StoredBlob>();
+        foreach (var layer in image.Layers)
+        {
+            blobs.Add(await tee.IngestAsync($"{layer.DiffId.Hex}.tar", layer.Blob.Length, null, layer.DiffId, new MemoryStream(layer.Blob), CancellationToken.None).AsTask().WithTimeout());
+        }
+
+        await tee.CompleteAsync(CancellationToken.None).AsTask().WithTimeout();
+        await Task.WhenAll(blobs.Select(b => b.Committed)).WithTimeout();
+
+        // Assert: every blob stored as what it is; only the first layer's snapshot stays; the fault names the refusal.
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(blobs.Select(b => (b.Digest, b.State)), Is.EqualTo(image.Layers.Select(l => (l.DiffId, BlobState.Stored))));
+            Assert.That(image.Layers.Select(l => store.Contains(l.BlobDigest)), Is.All.True);
+            Assert.That(tee.Committed, Is.EqualTo(new[] { ChainId.Next(null, image.Layers[0].DiffId) }));
+            Assert.That(tee.Fault, Is.InstanceOf<InvalidDataException>());
+            Assert.That(snapshotter.CommittedNames, Has.Count.EqualTo(1));
+            Assert.That(snapshotter.ActiveKeys, Is.Empty);
+        }
+    }
+
     /// <summary>Gives each prepared snapshot a bind mount of a directory of its own under <paramref name="root"/>.</summary>
     private sealed class DirectorySnapshotter(InMemorySnapshotter inner, string root) : ISnapshotter
     {
