@@ -67,10 +67,11 @@ public sealed class ContainerImageTests
 
             await ctr.RunAsync(["task", "kill", "-s", "SIGTERM", id]).Bounded();
             await WaitForAsync(async () => (await ctr.RunAsync(["task", "ls"]).Bounded()).Split('\n').Any(l => l.StartsWith(id + " ", StringComparison.Ordinal) && l.Contains("STOPPED", StringComparison.Ordinal)), log, "the container to stop");
+            // The shim copies the container's output to the log file on its own schedule, and deleting the task ends
+            // that copy: wait for the last line while the task is still there (a run that deleted first lost it).
+            await WaitForAsync(() => File.ReadAllText(log).Contains("stopped", StringComparison.Ordinal), log, "the daemon's last log line");
             var deleted = await ctr.RunUncheckedAsync(["task", "delete", id]).Bounded();
             Assert.That(deleted.Stderr, Does.Not.Contain("non-zero exit code"), "SIGTERM stops the daemon with exit 0");
-            // The shim copies the container's output to the log file on its own schedule: wait for the last line.
-            await WaitForAsync(() => File.ReadAllText(log).Contains("stopped", StringComparison.Ordinal), log, "the daemon's last log line");
         }
         finally
         {
