@@ -24,7 +24,7 @@ public sealed class LayerApplier
     // Go's time.Unix(0, 1<<63-1): containerd clamps times outside [epoch, this] to the epoch.
     private static readonly long MaxSeconds = long.MaxValue / 1_000_000_000;
 
-    private readonly LayerTarget target;
+    private readonly LayerTarget _target;
     private readonly string _root;
     // What this layer wrote, for an opaque marker without overlay (which must keep it and remove the rest); overlay keeps
     // nothing here (its marker is an xattr), so a layer of many files holds no set of their paths.
@@ -44,7 +44,7 @@ public sealed class LayerApplier
 
     public LayerApplier(LayerTarget target)
     {
-        this.target = target;
+        _target = target;
         _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(target.Root));
         _parentsByName = _parents.GetAlternateLookup<ReadOnlySpan<char>>();
     }
@@ -218,7 +218,7 @@ public sealed class LayerApplier
 
     private void Unpacked(string path)
     {
-        if (target.Whiteouts != WhiteoutStyle.Overlay)
+        if (_target.Whiteouts != WhiteoutStyle.Overlay)
         {
             _unpacked.Add(path);
         }
@@ -363,7 +363,7 @@ public sealed class LayerApplier
 
     private void Whiteout(string hidden, LayerTarEntry entry)
     {
-        if (target.Whiteouts == WhiteoutStyle.Overlay)
+        if (_target.Whiteouts == WhiteoutStyle.Overlay)
         {
             PosixFs.Mknod(hidden, PosixFs.TypeChar, 0);
             PosixFs.Lchown(hidden, entry.Uid, entry.Gid);
@@ -378,7 +378,7 @@ public sealed class LayerApplier
 
     private void Opaque(string dir)
     {
-        if (target.Whiteouts == WhiteoutStyle.Overlay)
+        if (_target.Whiteouts == WhiteoutStyle.Overlay)
         {
             PosixFs.SetXattr(dir, "trusted.overlay.opaque", "y"u8);
             return;
@@ -453,7 +453,7 @@ public sealed class LayerApplier
 
         Directory.CreateDirectory(path);
         PosixFs.Chmod(path, 0x1ED); // 0755
-        foreach (var lower in target.Lowers)
+        foreach (var lower in _target.Lowers)
         {
             var same = RootedPath.Resolve(lower, path[_root.Length..]);
             if (PosixFs.Lstat(same) is not { } found)
