@@ -17,22 +17,12 @@ public sealed class LayerTeeTests
     public async Task IngestAsync_ApplyFails_BlobStillStoredSnapshotRemovedAndTheTeeStops()
     {
         // Arrange: the snapshot's bind mount names a regular file, so every apply fails.
-        using var temp = new TempDirectory();
-        var notADirectory = temp.Write("file", "not a directory"u8.ToArray());
-        var store = new InMemoryContentStore();
-        var snapshotter = new InMemorySnapshotter();
-        var unpacker = new Unpacker(new BindingSnapshotter(snapshotter, notADirectory), new FakeDiffApplier(store), store);
-        await using var write = new ContentWriteStage(store, "tee", ContentWriteOptions.Default, ArchiveLimits.Default);
-        var tee = new LayerTee(write, unpacker, UnpackVia.Direct, null);
+        await using var rig = new Rig((inner, temp) => new BindingSnapshotter(inner, temp.Write("file", "not a directory"u8.ToArray())));
+        var (store, snapshotter, tee) = (rig.Store, rig.Snapshotter, rig.Tee);
         var image = ImageBuilder.Image(ImageBuilder.Layer("base"), ImageBuilder.Layer("app"));
 
         // Act
-        var blobs = new List<StoredBlob>();
-        foreach (var layer in image.Layers)
-        {
-            blobs.Add(await tee.IngestAsync($"{layer.DiffId.Hex}.tar", layer.Blob.Length, null, layer.DiffId, new MemoryStream(layer.Blob), CancellationToken.None).AsTask().WithTimeout());
-        }
-
+        var blobs = await rig.IngestAllAsync(image);
         await tee.CompleteAsync(CancellationToken.None).AsTask().WithTimeout();
 
         // Assert: the import is untouched; only the first layer was tried, and its snapshot is gone.
@@ -52,23 +42,14 @@ public sealed class LayerTeeTests
     public async Task IngestAsync_ThreeLayers_ReaderRunsAheadOfCommitsAndEachBlobCompletesOnlyOnceItsSnapshotIsCommitted()
     {
         // Arrange: every snapshot is a directory of its own; the first commit is held until the test lets it go.
-        using var temp = new TempDirectory();
-        var store = new InMemoryContentStore();
-        var snapshotter = new InMemorySnapshotter();
-        var unpacker = new Unpacker(new DirectorySnapshotter(snapshotter, temp.Path), new FakeDiffApplier(store), store);
-        await using var write = new ContentWriteStage(store, "tee", ContentWriteOptions.Default, ArchiveLimits.Default);
-        await using var tee = new LayerTee(write, unpacker, UnpackVia.Direct, null);
+        await using var rig = new Rig();
+        var (snapshotter, tee) = (rig.Snapshotter, rig.Tee);
         var image = ImageBuilder.Image(ImageBuilder.Layer("base"), ImageBuilder.Layer("middle"), ImageBuilder.Layer("app"));
         using var holdFirstCommit = new ManualResetEventSlim();
         snapshotter.BeforeCommit = (_, _) => holdFirstCommit.Wait(TimeSpan.FromSeconds(30));
 
         // Act: all three layers stream while the first commit is held.
-        var blobs = new List<StoredBlob>();
-        foreach (var layer in image.Layers)
-        {
-            blobs.Add(await tee.IngestAsync($"{layer.DiffId.Hex}.tar", layer.Blob.Length, null, layer.DiffId, new MemoryStream(layer.Blob), CancellationToken.None).AsTask().WithTimeout());
-        }
-
+        var blobs = await rig.IngestAllAsync(image);
         var heldBack = blobs.Select(b => b.Committed.IsCompleted).ToList();
         holdFirstCommit.Set();
         await Task.WhenAll(blobs.Select(b => b.Committed)).WithTimeout();
@@ -98,23 +79,14 @@ public sealed class LayerTeeTests
     public async Task IngestAsync_SecondLayerRefused_FirstCommittedSecondRemovedThirdStoredWholeAndLeftToLaterPasses()
     {
         // Arrange: the second layer hard-links to a file no layer has, which the applier refuses.
-        using var temp = new TempDirectory();
-        var store = new InMemoryContentStore();
-        var snapshotter = new InMemorySnapshotter();
-        var unpacker = new Unpacker(new DirectorySnapshotter(snapshotter, temp.Path), new FakeDiffApplier(store), store);
-        await using var write = new ContentWriteStage(store, "tee", ContentWriteOptions.Default, ArchiveLimits.Default);
-        await using var tee = new LayerTee(write, unpacker, UnpackVia.Direct, null);
+        await using var rig = new Rig();
+        var (store, snapshotter, tee) = (rig.Store, rig.Snapshotter, rig.Tee);
         using var refusedTar = new TarBuilder().HardLink("etc/link", "etc/nowhere");
         var refused = ImageBuilder.FromTar(refusedTar.ToArray(), gzip: false);
         var image = ImageBuilder.Image(ImageBuilder.Layer("base"), refused, ImageBuilder.Layer("app"));
 
         // Act
-        var blobs = new List<StoredBlob>();
-        foreach (var layer in image.Layers)
-        {
-            blobs.Add(await tee.IngestAsync($"{layer.DiffId.Hex}.tar", layer.Blob.Length, null, layer.DiffId, new MemoryStream(layer.Blob), CancellationToken.None).AsTask().WithTimeout());
-        }
-
+        var blobs = await rig.IngestAllAsync(image);
         await tee.CompleteAsync(CancellationToken.None).AsTask().WithTimeout();
         await Task.WhenAll(blobs.Select(b => b.Committed)).WithTimeout();
 
@@ -127,6 +99,45 @@ public sealed class LayerTeeTests
             Assert.That(tee.Fault, Is.InstanceOf<InvalidDataException>());
             Assert.That(snapshotter.CommittedNames, Has.Count.EqualTo(1));
             Assert.That(snapshotter.ActiveKeys, Is.Empty);
+        }
+    }
+
+    /// <summary>A tee over an in-memory store and snapshotter; each snapshot a directory of its own unless told otherwise.</summary>
+    private sealed class Rig : IAsyncDisposable
+    {
+        private readonly TempDirectory _temp = new();
+        private readonly ContentWriteStage _write;
+
+        public Rig(Func<InMemorySnapshotter, TempDirectory, ISnapshotter>? mounts = null)
+        {
+            var snapshotter = mounts?.Invoke(Snapshotter, _temp) ?? new DirectorySnapshotter(Snapshotter, _temp.Path);
+            _write = new ContentWriteStage(Store, "tee", ContentWriteOptions.Default, ArchiveLimits.Default);
+            Tee = new LayerTee(_write, new Unpacker(snapshotter, new FakeDiffApplier(Store), Store), UnpackVia.Direct, null);
+        }
+
+        public InMemoryContentStore Store { get; } = new();
+
+        public InMemorySnapshotter Snapshotter { get; } = new();
+
+        public LayerTee Tee { get; }
+
+        /// <summary>Every layer through the tee, in order, named as skopeo names them.</summary>
+        public async Task<List<StoredBlob>> IngestAllAsync(TestImage image)
+        {
+            var blobs = new List<StoredBlob>();
+            foreach (var layer in image.Layers)
+            {
+                blobs.Add(await Tee.IngestAsync($"{layer.DiffId.Hex}.tar", layer.Blob.Length, null, layer.DiffId, new MemoryStream(layer.Blob), CancellationToken.None).AsTask().WithTimeout());
+            }
+
+            return blobs;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Tee.DisposeAsync();
+            await _write.DisposeAsync();
+            _temp.Dispose();
         }
     }
 
