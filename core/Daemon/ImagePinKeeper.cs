@@ -30,18 +30,16 @@ public sealed class ImagePinKeeper
 
     private readonly ImportCache _cache;
     private readonly CacheSaver _saver;
-    private readonly IImageStore _images;
     private readonly ImageRecords _pins;
     private readonly bool _pin;
     private readonly PendingUnpins _unpins;
     private readonly ILogger _log;
 
     /// <param name="pin">Whether imports pin (<c>--no-pin</c> turns it off): then nothing is re-pinned at start.</param>
-    public ImagePinKeeper(ImportCache cache, CacheSaver saver, IImageStore images, ImageRecords pins, bool pin, PendingUnpins unpins, ILogger log)
+    public ImagePinKeeper(ImportCache cache, CacheSaver saver, ImageRecords pins, bool pin, PendingUnpins unpins, ILogger log)
     {
         _cache = cache;
         _saver = saver;
-        _images = images;
         _pins = pins;
         _pin = pin;
         _unpins = unpins;
@@ -165,8 +163,7 @@ public sealed class ImagePinKeeper
     {
         try
         {
-            var list = await _images.ListAsync([], cancellationToken);
-            return list.ToDictionary(i => i.Name, StringComparer.Ordinal);
+            return await _pins.ListAllAsync(cancellationToken);
         }
         catch (BackendException ex)
         {

@@ -22,7 +22,6 @@ namespace Imageimportd.Daemon;
 public sealed class PendingUnpins
 {
     private readonly ImportCache _cache;
-    private readonly IImageStore _images;
     private readonly ImageRecords _pins;
     private readonly IFileProbe _probe;
     private readonly ILogger _log;
@@ -32,10 +31,9 @@ public sealed class PendingUnpins
     private readonly Dictionary<string, string> _owed = new(StringComparer.Ordinal);
 
     /// <param name="cache">Read only here: which files supply a name.</param>
-    public PendingUnpins(ImportCache cache, IImageStore images, ImageRecords pins, IFileProbe probe, ILogger log)
+    public PendingUnpins(ImportCache cache, ImageRecords pins, IFileProbe probe, ILogger log)
     {
         _cache = cache;
-        _images = images;
         _pins = pins;
         _probe = probe;
         _log = log;
@@ -94,7 +92,7 @@ public sealed class PendingUnpins
 
             try
             {
-                if (await _images.GetAsync(name, cancellationToken) is { } image && await _pins.UnpinAsync(image, cancellationToken))
+                if (await _pins.GetAsync(name, cancellationToken) is { } image && await _pins.UnpinAsync(image, cancellationToken))
                 {
                     unpinned.Add((name, file));
                 }

@@ -42,7 +42,7 @@ public static class WatchDaemonFactory
             },
             count => log.Debug("cache written ({Count} entries)", count));
         var pins = new ImageRecords(backend.Images);
-        var keeper = new ImagePinKeeper(cache, saver, backend.Images, pins, import.Pin, new PendingUnpins(cache, backend.Images, pins, probe, log), log);
+        var keeper = new ImagePinKeeper(cache, saver, pins, import.Pin, new PendingUnpins(cache, pins, probe, log), log);
         var readiness = new Readiness(notifier, queue, keeper.Flush, observer, log, directory, time);
         var pass = new ScanPass(directory, new DirectoryScan(note => log.Warning("{Reason:l}", note)), probe, cache, keeper, queue, observer, log);
         var trigger = new ScanTrigger(queue, observer, options.ScanInterval, time);

@@ -81,6 +81,16 @@ public sealed class ImageRecords(IImageStore images)
         return true;
     }
 
+    /// <summary>One image record; null when no image has that name.</summary>
+    public ValueTask<ImageRecord?> GetAsync(string name, CancellationToken cancellationToken) => images.GetAsync(name, cancellationToken);
+
+    /// <summary>Every image of the namespace, by name: one List call.</summary>
+    public async Task<IReadOnlyDictionary<string, ImageRecord>> ListAllAsync(CancellationToken cancellationToken)
+    {
+        var list = await images.ListAsync([], cancellationToken);
+        return list.ToDictionary(i => i.Name, StringComparer.Ordinal);
+    }
+
     /// <summary>The images this daemon pinned, by name: one List call, whatever the number of files.</summary>
     public async Task<IReadOnlyDictionary<string, ImageRecord>> ListOursAsync(CancellationToken cancellationToken)
     {

@@ -29,7 +29,7 @@ public sealed class PendingUnpinsTests
         _store = new InMemoryImageStore();
         _images = new FaultyImageStore(_store);
         _log = new LogCapture();
-        _unpins = new PendingUnpins(_cache, _images, new ImageRecords(_images), new FakeFileProbe(), _log.Logger);
+        _unpins = new PendingUnpins(_cache, new ImageRecords(_images), new FakeFileProbe(), _log.Logger);
         _store.Seed(new ImageRecord("app:old", Target, new Dictionary<string, string>
         {
             [ImageLabels.CriPinned] = ImageLabels.CriPinnedValue,
@@ -78,7 +78,7 @@ public sealed class PendingUnpinsTests
         var probe = new FakeFileProbe();
         probe.Set("/images/b.tar", 1, 1);
         _cache.Record("/images/b.tar", new FileStamp(1, 1), ["app:old"]);
-        var unpins = new PendingUnpins(_cache, _images, new ImageRecords(_images), probe, _log.Logger);
+        var unpins = new PendingUnpins(_cache, new ImageRecords(_images), probe, _log.Logger);
 
         await unpins.AddAsync("/images/a.tar", ["app:old"], CancellationToken.None).WithTimeout();
 
