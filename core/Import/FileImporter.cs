@@ -18,9 +18,6 @@ namespace Imageimportd.Import;
 /// </summary>
 public sealed class FileImporter(IImportBackend backend, ImportOptions options)
 {
-    /// <summary>The label naming the file an import lease was made for.</summary>
-    public const string LeaseLabel = ImportLeases.FileLabel;
-
     private readonly ImportLeases _leases = new(backend.Leases, options.LeaseExpiry);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<ImportProgress, bool> _inFlight = new();
 

@@ -204,7 +204,7 @@ public sealed class FileImporterTests
             Assert.That(backend.LeaseManager.Deleted, Is.EqualTo(new[] { id }));
             Assert.That(backend.LeaseManager.Active, Is.Empty);
             Assert.That(backend.LeasesUsed, Is.Not.Empty.And.All.EqualTo(id));
-            Assert.That(labels[FileImporter.LeaseLabel], Is.EqualTo(path));
+            Assert.That(labels[ImportLeases.FileLabel], Is.EqualTo(path));
             Assert.That(LeaseOwner.Parse(labels[LeaseOwner.Label]), Is.EqualTo(LeaseOwner.Current(ProcProcessTable.Instance)));
             Assert.That(expires, Is.EqualTo(before.AddHours(24)).Within(TimeSpan.FromMinutes(1)));
         }
