@@ -102,19 +102,7 @@ public sealed class TarBuilder : IDisposable
     /// One ustar header block with a valid checksum declaring <paramref name="size"/> bytes of data, written by hand
     /// because the tar writer will not declare a size it is not given (a huge GNU long name or PAX header).
     /// </summary>
-    public static byte[] RawHeader(string name, char type, long size)
-    {
-        var h = new byte[512];
-        Encoding.ASCII.GetBytes(name).CopyTo(h, 0);
-        Encoding.ASCII.GetBytes("0000644\0").CopyTo(h, 100);
-        Encoding.ASCII.GetBytes(Convert.ToString(size, 8).PadLeft(11, '0') + "\0").CopyTo(h, 124);
-        h[156] = (byte)type;
-        Encoding.ASCII.GetBytes("ustar\0" + "00").CopyTo(h, 257);
-        Encoding.ASCII.GetBytes("        ").CopyTo(h, 148);
-        var sum = h.Sum(b => (long)b);
-        Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(h, 148);
-        return h;
-    }
+    public static byte[] RawHeader(string name, char type, long size) => Harness.RawTar.Header(name, (byte)type, size);
 
     private static TarEntry Device(TarEntry entry, int major, int minor)
     {

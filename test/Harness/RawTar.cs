@@ -35,28 +35,34 @@ public sealed class RawTar
     public RawTar Pax(params (string Key, string Value)[] records) =>
         Pax([.. records.Select(r => (r.Key, Encoding.UTF8.GetBytes(r.Value)))]);
 
-    /// <summary>A USTAR entry: 512-byte header (mode 0644, owner 0:0, mtime 1600000000), then data padded to a block.</summary>
+    /// <summary>A USTAR entry: <see cref="Header"/>, then data padded to a block.</summary>
     public RawTar Entry(string name, byte type, byte[] data, long? sizeField = null)
     {
-        var h = new byte[512];
-        Encoding.UTF8.GetBytes(name).CopyTo(h, 0);
-        Octal(h, 100, 8, 0x1A4);
-        Octal(h, 108, 8, 0);
-        Octal(h, 116, 8, 0);
-        Octal(h, 124, 12, sizeField ?? data.Length);
-        Octal(h, 136, 12, 1600000000);
-        h[156] = type;
-        "ustar\0"u8.CopyTo(h.AsSpan(257));
-        "00"u8.CopyTo(h.AsSpan(263));
-        h.AsSpan(148, 8).Fill((byte)' ');
-        Octal(h, 148, 7, h.Sum(b => (long)b));
-        _stream.Write(h);
+        _stream.Write(Header(name, type, sizeField ?? data.Length));
         _stream.Write(data);
         _stream.Write(new byte[(512 - (data.Length % 512)) % 512]);
         return this;
     }
 
     public RawTar File(string name, byte[] data) => Entry(name, (byte)'0', data);
+
+    /// <summary>One USTAR header (mode 0644, owner 0:0, mtime 1600000000) whose size field says <paramref name="size"/>, whatever follows.</summary>
+    public static byte[] Header(string name, byte type, long size)
+    {
+        var h = new byte[512];
+        Encoding.UTF8.GetBytes(name).CopyTo(h, 0);
+        Octal(h, 100, 8, 0x1A4);
+        Octal(h, 108, 8, 0);
+        Octal(h, 116, 8, 0);
+        Octal(h, 124, 12, size);
+        Octal(h, 136, 12, 1600000000);
+        h[156] = type;
+        "ustar\0"u8.CopyTo(h.AsSpan(257));
+        "00"u8.CopyTo(h.AsSpan(263));
+        h.AsSpan(148, 8).Fill((byte)' ');
+        Octal(h, 148, 7, h.Sum(b => (long)b));
+        return h;
+    }
 
     public byte[] ToArray()
     {
