@@ -284,7 +284,7 @@ public sealed class ImagePinKeeperTests
         Assert.That(_cache.Count, Is.Zero);
     }
 
-    private ImagePinKeeper NewKeeper(bool pin = true) => new(_cache, _saver, new ImageRecords(_images), pin, new PendingUnpins(_cache, new ImageRecords(_images), _probe, _log.Logger), _log.Logger);
+    private ImagePinKeeper NewKeeper(bool pin = true) => Keepers.For(_cache, _saver, _images, _log.Logger, pin, _probe);
 
     private void Seed(string name) => _store.Seed(new ImageRecord(name, Target, new Dictionary<string, string>()));
 

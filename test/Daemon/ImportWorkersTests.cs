@@ -42,7 +42,7 @@ public sealed class ImportWorkersTests
         _queue = new ImportQueue(StatFileProbe.Instance, _time, new ImportQueueOptions { SettleTime = TimeSpan.Zero, MaxConcurrency = 2 });
         _log = new LogCapture();
         _observer = new RecordingObserver();
-        _keeper = new ImagePinKeeper(_cache, _saver, new ImageRecords(_backend.Images), pin: true, new PendingUnpins(_cache, new ImageRecords(_backend.Images), StatFileProbe.Instance, _log.Logger), _log.Logger);
+        _keeper = Keepers.For(_cache, _saver, _backend.Images, _log.Logger);
         _notifier = new RecordingNotifier();
         _readiness = new Readiness(_notifier, _queue, _keeper.Flush, _observer, _log.Logger, _dir.Path, _time);
         _stop = new CancellationTokenSource();

@@ -25,7 +25,7 @@ public sealed class ScanLoopTests
         var queue = new ImportQueue(StatFileProbe.Instance, time);
         var observer = new RecordingObserver();
         var log = new LogCapture();
-        var keeper = new ImagePinKeeper(cache, saver, new ImageRecords(store), pin: true, new PendingUnpins(cache, new ImageRecords(store), StatFileProbe.Instance, log.Logger), log.Logger);
+        var keeper = Keepers.For(cache, saver, store, log.Logger);
         var pass = new ScanPass(dir.Path, new DirectoryScan(), StatFileProbe.Instance, cache, keeper, queue, observer, log.Logger);
         using var trigger = new ScanTrigger(queue, observer, TimeSpan.FromSeconds(30), time);
         var arms = 0;
@@ -61,7 +61,7 @@ public sealed class ScanLoopTests
         var queue = new ImportQueue(StatFileProbe.Instance, time);
         var observer = new RecordingObserver();
         var log = new LogCapture();
-        var keeper = new ImagePinKeeper(cache, saver, new ImageRecords(store), pin: true, new PendingUnpins(cache, new ImageRecords(store), StatFileProbe.Instance, log.Logger), log.Logger);
+        var keeper = Keepers.For(cache, saver, store, log.Logger);
         var pass = new ScanPass(directory, new DirectoryScan(), StatFileProbe.Instance, cache, keeper, queue, observer, log.Logger);
         using var trigger = new ScanTrigger(queue, observer, TimeSpan.FromSeconds(30), time);
         using var stop = new CancellationTokenSource();

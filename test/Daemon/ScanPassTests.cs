@@ -41,7 +41,7 @@ public sealed class ScanPassTests
         _queue = new ImportQueue(StatFileProbe.Instance, _time);
         _observer = new RecordingObserver();
         _log = new LogCapture();
-        _keeper = new ImagePinKeeper(_cache, _saver, new ImageRecords(_store), pin: true, new PendingUnpins(_cache, new ImageRecords(_store), StatFileProbe.Instance, _log.Logger), _log.Logger);
+        _keeper = Keepers.For(_cache, _saver, _store, _log.Logger);
         _pass = new ScanPass(_dir.Path, new DirectoryScan(), StatFileProbe.Instance, _cache, _keeper, _queue, _observer, _log.Logger);
     }
 
