@@ -171,14 +171,16 @@ public sealed class LayerApplier
                     _ => PosixFs.TypeFifo,
                 };
                 var device = PosixFs.MakeDevice((uint)entry.DevMajor, (uint)entry.DevMinor);
-                Create(path, "mknod", () => PosixFs.TryMknod(path, mode | kind, device));
+                var node = (Mode: mode | kind, Device: device);
+                Create(path, "mknod", ref node, static (string p, ref (uint Mode, ulong Device) n) => PosixFs.TryMknod(p, n.Mode, n.Device));
                 break;
             case LayerTarEntry.HardLink:
                 var linkTarget = HardlinkTarget(entry.LinkName);
-                Create(path, "link", () => PosixFs.TryLink(linkTarget, path));
+                Create(path, "link", ref linkTarget, static (string p, ref string target) => PosixFs.TryLink(target, p));
                 break;
             case LayerTarEntry.Symlink:
-                Create(path, "symlink", () => PosixFs.TrySymlink(entry.LinkName, path));
+                var symlinkTarget = entry.LinkName;
+                Create(path, "symlink", ref symlinkTarget, static (string p, ref string target) => PosixFs.TrySymlink(target, p));
                 break;
             case LayerTarEntry.OldGnuSparse:
                 // Go's archive/tar expands PAX sparse files into regular ones but leaves old GNU sparse headers typed
@@ -225,16 +227,18 @@ public sealed class LayerApplier
     }
 
     /// <summary>
-    /// Runs <paramref name="create"/> (returns an errno); where something is in the way, removes it first as containerd
-    /// does (RemoveAll, then create). Trying first spares an lstat for every entry of a fresh directory.
+    /// Runs <paramref name="create"/> (returns an errno; what it makes, such as a descriptor, goes into
+    /// <paramref name="state"/>); where something is in the way, removes it first as containerd does (RemoveAll, then
+    /// create). Trying first spares an lstat for every entry of a fresh directory. Static creators with their state passed
+    /// by reference: no closure per entry, which was most of what a layer of small files allocated.
     /// </summary>
-    private void Create(string path, string call, Func<int> create)
+    private void Create<TState>(string path, string call, ref TState state, CreateCall<TState> create)
     {
-        var errno = create();
+        var errno = create(path, ref state);
         if (errno == Libc.EEXIST && PosixFs.Lstat(path) is { } existing)
         {
             Remove(path, existing);
-            errno = create();
+            errno = create(path, ref state);
         }
 
         PosixFs.Check(errno, call, path);
@@ -247,18 +251,12 @@ public sealed class LayerApplier
     /// </summary>
     private async Task WriteFileAsync(string path, uint mode, Times times, LayerTarEntry entry, LayerTarReader reader, CancellationToken cancellationToken)
     {
-        // Not through Create: a closure per file is most of what a layer of small files allocates.
         // Created with its mode where the umask leaves it whole and there is no setuid/setgid/sticky bit (which lchown
         // would clear): one fchmod less per file, as containerd's applier creates files with the entry's mode.
         var createMode = (mode & 0xE00) == 0 && (mode & PosixFs.Umask) == 0 ? mode : 0x180;
-        var errno = PosixFs.TryCreateFile(path, createMode, out var fd);
-        if (errno == Libc.EEXIST && PosixFs.Lstat(path) is { } existing)
-        {
-            Remove(path, existing);
-            errno = PosixFs.TryCreateFile(path, createMode, out fd);
-        }
-
-        PosixFs.Check(errno, "open", path);
+        var file = (Mode: createMode, Fd: -1);
+        Create(path, "open", ref file, static (string p, ref (uint Mode, int Fd) f) => PosixFs.TryCreateFile(p, f.Mode, out f.Fd));
+        var fd = file.Fd;
         try
         {
             if (entry.Sparse is { } regions)
@@ -509,4 +507,7 @@ public sealed class LayerApplier
         t.Sec < 0 || t.Sec > MaxSeconds || (t.Sec == MaxSeconds && t.Nsec > long.MaxValue % 1_000_000_000) ? (0, 0) : t;
 
     private readonly record struct Times(long AtimeSec, long AtimeNsec, long MtimeSec, long MtimeNsec);
+
+    /// <summary>One creating system call on <paramref name="path"/>: returns its errno (0 on success).</summary>
+    private delegate int CreateCall<TState>(string path, ref TState state);
 }
