@@ -26,6 +26,22 @@ public sealed class GrpcContentStore(ContainerdClient client, string? lease) : I
         }
     }
 
+    public async ValueTask<IContentWriter> OpenWriterAheadAsync(string reference, CancellationToken cancellationToken)
+    {
+        var call = client.Content.Write(client.Headers(lease), cancellationToken: cancellationToken);
+        var writer = new GrpcContentWriter(call, reference, client.Content, client.Headers(lease));
+        try
+        {
+            await writer.OpenAheadAsync(cancellationToken);
+            return writer;
+        }
+        catch
+        {
+            await writer.DisposeAsync();
+            throw;
+        }
+    }
+
     public async ValueTask<byte[]> ReadAsync(Digest digest, long offset, int maxBytes, CancellationToken cancellationToken)
     {
         try

@@ -45,29 +45,25 @@ internal sealed class GrpcContentWriter : IContentWriter
             return true;
         }
 
-        try
-        {
-            await _call.RequestStream.WriteAsync(new WriteContentRequest { Action = WriteAction.Stat, Ref = _ref, Total = size, Expected = digest.Value }, cancellationToken);
-            _sentFirst = true;
-            if (!await _call.ResponseStream.MoveNext(cancellationToken))
-            {
-                throw new BackendException(FailureKind.Unknown, $"write {_ref}: stream ended without a status");
-            }
+        // A resumed ingest from an earlier, killed run starts over: our first write is at offset 0, which truncates.
+        return await StatAsync(new WriteContentRequest { Action = WriteAction.Stat, Ref = _ref, Total = size, Expected = digest.Value }, cancellationToken);
+    }
 
-            // A resumed ingest from an earlier, killed run starts over: our first write is at offset 0, which truncates.
-            return true;
-        }
-        catch (RpcException ex)
-        {
-            var error = ContainerdErrors.Classify(ex, $"write {_ref}");
-            if (error.Kind != FailureKind.AlreadyExists)
-            {
-                throw error;
-            }
+    /// <summary>
+    /// Opens the session on containerd's side before the blob is known: a Stat carrying only the ref, answered once
+    /// containerd's writer exists (a write transaction on its metadata, which waits behind any other).
+    /// </summary>
+    public async ValueTask OpenAheadAsync(CancellationToken cancellationToken) =>
+        await StatAsync(new WriteContentRequest { Action = WriteAction.Stat, Ref = _ref }, cancellationToken);
 
-            _done = true;
-            return false;
-        }
+    /// <summary>
+    /// Declares the blob of a session opened ahead: containerd looks the digest up (a read, which waits for no write)
+    /// and ends the stream with AlreadyExists, aborting its ingest itself, when it has the content.
+    /// </summary>
+    public async ValueTask<bool> ExpectAsync(long size, Digest expected, CancellationToken cancellationToken)
+    {
+        _total = size;
+        return await StatAsync(new WriteContentRequest { Action = WriteAction.Stat, Total = size, Expected = expected.Value }, cancellationToken);
     }
 
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
@@ -151,6 +147,33 @@ internal sealed class GrpcContentWriter : IContentWriter
         }
 
         _call.Dispose();
+    }
+
+    /// <summary>Sends a Stat and reads its reply; false when containerd answers that the expected content exists.</summary>
+    private async ValueTask<bool> StatAsync(WriteContentRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _call.RequestStream.WriteAsync(request, cancellationToken);
+            _sentFirst = true;
+            if (!await _call.ResponseStream.MoveNext(cancellationToken))
+            {
+                throw new BackendException(FailureKind.Unknown, $"write {_ref}: stream ended without a status");
+            }
+
+            return true;
+        }
+        catch (RpcException ex)
+        {
+            var error = ContainerdErrors.Classify(ex, $"write {_ref}");
+            if (error.Kind != FailureKind.AlreadyExists)
+            {
+                throw error;
+            }
+
+            _done = true;
+            return false;
+        }
     }
 
     private async ValueTask SendAsync(WriteContentRequest request, CancellationToken cancellationToken)

@@ -9,5 +9,8 @@ public sealed record ContentWriteOptions
     /// <summary>Blobs whose commit may still be pending while the reader moves on.</summary>
     public int MaxBlobsInFlight { get; init; } = 4;
 
+    /// <summary>Keep a write session opened ahead for the next blob whose digest is known (see <see cref="ContentWriteStage"/>).</summary>
+    public bool OpenAhead { get; init; } = true;
+
     public static ContentWriteOptions Default { get; } = new();
 }

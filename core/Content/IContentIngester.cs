@@ -14,4 +14,11 @@ public interface IContentIngester
     /// Returns null when <paramref name="expected"/> is given and the store already holds it.
     /// </summary>
     ValueTask<IContentWriter?> OpenWriterAsync(string reference, long size, Digest? expected, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Opens a write session under <paramref name="reference"/> (unique to this import) before its blob is known, so
+    /// what the store does to open one is done ahead of need. Returns once the session is open; the blob is then
+    /// declared with <see cref="IContentWriter.ExpectAsync"/>. Disposing it unused aborts it, like any writer.
+    /// </summary>
+    ValueTask<IContentWriter> OpenWriterAheadAsync(string reference, CancellationToken cancellationToken);
 }

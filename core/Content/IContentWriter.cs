@@ -9,6 +9,13 @@ namespace Imageimportd.Content;
 /// </summary>
 public interface IContentWriter : IAsyncDisposable
 {
+    /// <summary>
+    /// Declares the blob of a session from <see cref="IContentIngester.OpenWriterAheadAsync"/>, before any write.
+    /// False when the store already holds <paramref name="expected"/>: the session is then over, with nothing to write
+    /// or commit (disposing it is still right).
+    /// </summary>
+    ValueTask<bool> ExpectAsync(long size, Digest expected, CancellationToken cancellationToken);
+
     ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
 
     /// <summary>Commits the blob as <paramref name="digest"/>. Content that already exists counts as committed.</summary>

@@ -22,6 +22,7 @@ public sealed class InMemoryContentStore : IContentStore
     private long _bytesWritten;
     private int _blobsCommitted;
     private int _writersOpened;
+    private int _writersOpenedAhead;
     private int _writersSkipped;
     private int _labelUpdates;
 
@@ -67,7 +68,19 @@ public sealed class InMemoryContentStore : IContentStore
         }
     }
 
-    /// <summary>Opens answered with null because the expected digest was present.</summary>
+    /// <summary>Writers handed out by <see cref="OpenWriterAheadAsync"/>.</summary>
+    public int WritersOpenedAhead
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _writersOpenedAhead;
+            }
+        }
+    }
+
+    /// <summary>Opens answered with null (or writers opened ahead answering false) because the expected digest was present.</summary>
     public int WritersSkipped
     {
         get
@@ -216,6 +229,28 @@ public sealed class InMemoryContentStore : IContentStore
         }
     }
 
+    public ValueTask<IContentWriter> OpenWriterAheadAsync(string reference, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (string.IsNullOrEmpty(reference))
+        {
+            throw new BackendException(FailureKind.InvalidArgument, "ref must not be empty");
+        }
+
+        lock (_gate)
+        {
+            if (_ingests.ContainsKey(reference))
+            {
+                throw new BackendException(FailureKind.Unavailable, $"ref {reference} locked");
+            }
+
+            var writer = new Writer(this, reference, 0) { Ahead = true };
+            _ingests[reference] = writer;
+            _writersOpenedAhead++;
+            return ValueTask.FromResult<IContentWriter>(writer);
+        }
+    }
+
     public ValueTask<byte[]> ReadAsync(Digest digest, long offset, int maxBytes, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -323,6 +358,35 @@ public sealed class InMemoryContentStore : IContentStore
         private readonly MemoryStream _data = new();
         private bool _committed;
         private bool _disposed;
+        private bool _expected;
+
+        /// <summary>Opened ahead: <see cref="ExpectAsync"/> must declare the blob before the first write.</summary>
+        public bool Ahead { get; init; }
+
+        public ValueTask<bool> ExpectAsync(long size, Digest expected, CancellationToken cancellationToken)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            lock (store._gate)
+            {
+                if (!Ahead || _expected || _committed || _disposed || _data.Length > 0)
+                {
+                    throw new BackendException(FailureKind.FailedPrecondition, $"expect {reference}: not a fresh writer opened ahead");
+                }
+
+                _expected = true;
+                total = size;
+                if (store._blobs.ContainsKey(expected))
+                {
+                    // As containerd's Write service does: the stream ends with AlreadyExists and the ingest is aborted.
+                    store._writersSkipped++;
+                    store._ingests.Remove(reference);
+                    _committed = true;
+                    return ValueTask.FromResult(false);
+                }
+
+                return ValueTask.FromResult(true);
+            }
+        }
 
         public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
         {
@@ -337,6 +401,11 @@ public sealed class InMemoryContentStore : IContentStore
                 if (_committed || _disposed)
                 {
                     throw new BackendException(FailureKind.FailedPrecondition, $"write {reference}: writer is closed");
+                }
+
+                if (Ahead && !_expected)
+                {
+                    throw new BackendException(FailureKind.FailedPrecondition, $"write {reference}: a writer opened ahead needs its blob declared first");
                 }
 
                 _data.Write(data.Span);

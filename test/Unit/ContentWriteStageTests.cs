@@ -173,18 +173,116 @@ public sealed class ContentWriteStageTests
         var store = new InMemoryContentStore();
         var data = Pattern(40);
         var claimed = Digest.FromString("something else");
-        await using var ingest = NewIngest(store);
+        var ingest = NewIngest(store);
 
-        // Act
+        // Act: the importer disposes the stage on its failure path, which also ends the session opened ahead.
         var ex = await AsyncAssert.ThrowsAsync<InvalidDataException>(() =>
             ingest.IngestAsync("blobs/sha256/" + claimed.Hex, data.Length, claimed, new MemoryStream(data), CancellationToken.None).AsTask());
+        var ingestsBeforeDispose = store.ActiveIngests;
+        await ingest.DisposeAsync();
 
         // Assert
         using (Assert.EnterMultipleScope())
         {
             Assert.That(ex.Message, Does.Contain(claimed.Value).And.Contain(Digest.FromBytes(data).Value));
             Assert.That(store.Digests, Is.Empty);
+            Assert.That(ingestsBeforeDispose, Has.Count.EqualTo(1), "only the session opened ahead for a next blob");
             Assert.That(store.ActiveIngests, Is.Empty);
+        }
+    }
+
+    [Test]
+    public async Task IngestAsync_DigestsKnown_EachBlobAfterTheFirstUsesAWriterOpenedAhead()
+    {
+        // Arrange
+        var store = new InMemoryContentStore { AsynchronousWrites = true };
+        var blobs = Enumerable.Range(1, 3).Select(i => Pattern(i * 1000)).ToList();
+        await using var ingest = NewIngest(store, chunkBytes: 512);
+
+        // Act
+        foreach (var data in blobs)
+        {
+            var digest = Digest.FromBytes(data);
+            await ingest.IngestAsync($"{digest.Hex}.tar", data.Length, null, digest, new MemoryStream(data), CancellationToken.None).WithTimeout();
+        }
+
+        await ingest.CompleteAsync(CancellationToken.None).WithTimeout();
+
+        // Assert: the first blob opens its writer on the spot; each one opens the next blob's writer ahead, and the
+        // last such writer, which no blob needed, is aborted at the end.
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(blobs.All(b => store.Get(Digest.FromBytes(b)).SequenceEqual(b)), Is.True);
+            Assert.That((store.WritersOpened, store.WritersOpenedAhead), Is.EqualTo((1, 3)));
+            Assert.That(store.AbortedIngests, Has.Count.EqualTo(1));
+            Assert.That(store.ActiveIngests, Is.Empty);
+        }
+    }
+
+    [Test]
+    public async Task IngestAsync_StoredDigestDeclaredOnWriterOpenedAhead_SendsNothing()
+    {
+        // Arrange
+        var store = new InMemoryContentStore();
+        var first = Pattern(3000);
+        var stored = Pattern(5000).Reverse().ToArray();
+        var digest = store.Put(stored);
+        await using var ingest = NewIngest(store, limits: new ArchiveLimits { MaxCapturedJsonBytes = 1024 });
+        await ingest.IngestAsync("first.tar", first.Length, null, Digest.FromBytes(first), new MemoryStream(first), CancellationToken.None).WithTimeout();
+
+        // Act
+        var blob = await ingest.IngestAsync(OciLayoutBuilder.BlobPath(digest), stored.Length, digest, new MemoryStream(stored), CancellationToken.None).WithTimeout();
+        await ingest.CompleteAsync(CancellationToken.None).WithTimeout();
+
+        // Assert
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(blob.Digest, Is.EqualTo(digest));
+            Assert.That(store.WritersOpenedAhead, Is.EqualTo(2), "the stored blob was declared on the writer opened ahead");
+            Assert.That(store.WritersSkipped, Is.EqualTo(1));
+            Assert.That(store.BytesWritten, Is.EqualTo(first.Length), "nothing of the stored blob was sent");
+            Assert.That(ingest.BlobsSkipped, Is.EqualTo(1));
+            Assert.That(store.ActiveIngests, Is.Empty);
+        }
+    }
+
+    [Test]
+    public async Task IngestAsync_OpenAheadOff_OpensEveryWriterOnTheSpot()
+    {
+        // Arrange
+        var store = new InMemoryContentStore();
+        await using var ingest = new ContentWriteStage(store, "import-1", new ContentWriteOptions { OpenAhead = false }, ArchiveLimits.Default);
+
+        // Act
+        foreach (var data in new[] { Pattern(10), Pattern(20) })
+        {
+            await ingest.IngestAsync("b.tar", data.Length, null, Digest.FromBytes(data), new MemoryStream(data), CancellationToken.None).WithTimeout();
+        }
+
+        await ingest.CompleteAsync(CancellationToken.None).WithTimeout();
+
+        // Assert
+        Assert.That((store.WritersOpened, store.WritersOpenedAhead, store.AbortedIngests.Count), Is.EqualTo((2, 0, 0)));
+    }
+
+    [Test]
+    public async Task DisposeAsync_WithoutComplete_AbortsTheWriterOpenedAhead()
+    {
+        // Arrange: the failure path (the archive reader threw) disposes the stage without completing it.
+        var store = new InMemoryContentStore();
+        var data = Pattern(100);
+        var ingest = NewIngest(store);
+        await ingest.IngestAsync("a.tar", data.Length, null, Digest.FromBytes(data), new MemoryStream(data), CancellationToken.None).WithTimeout();
+
+        // Act
+        await ingest.DisposeAsync();
+
+        // Assert
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(store.Contains(Digest.FromBytes(data)), Is.True);
+            Assert.That(store.ActiveIngests, Is.Empty);
+            Assert.That(store.AbortedIngests, Has.Count.EqualTo(1));
         }
     }
 

@@ -62,6 +62,40 @@ public sealed class FakesContractTests
     }
 
     [Test]
+    public async Task ContentStore_WriterOpenedAhead_DeclaredBeforeWritingAndEndedWhenPresent()
+    {
+        // Arrange
+        var store = new InMemoryContentStore();
+        var present = store.Put([1, 2, 3]);
+        byte[] data = [4, 5, 6, 7];
+        var notAhead = await store.OpenWriterAsync("plain", data.Length, null, CancellationToken.None);
+        var undeclared = await store.OpenWriterAheadAsync("ahead-0", CancellationToken.None);
+        var fresh = await store.OpenWriterAheadAsync("ahead-1", CancellationToken.None);
+        var existing = await store.OpenWriterAheadAsync("ahead-2", CancellationToken.None);
+
+        // Act
+        var notAheadError = await AsyncAssert.ThrowsAsync<BackendException>(() => notAhead!.ExpectAsync(data.Length, Digest.FromBytes(data), CancellationToken.None).AsTask());
+        var undeclaredError = await AsyncAssert.ThrowsAsync<BackendException>(() => undeclared.WriteAsync(data, CancellationToken.None).AsTask());
+        var freshDeclared = await fresh.ExpectAsync(data.Length, Digest.FromBytes(data), CancellationToken.None);
+        await fresh.WriteAsync(data, CancellationToken.None);
+        await fresh.CommitAsync(data.Length, Digest.FromBytes(data), null, CancellationToken.None);
+        var existingDeclared = await existing.ExpectAsync(3, present, CancellationToken.None);
+        var ingestsAfterExisting = store.ActiveIngests;
+        await existing.DisposeAsync();
+
+        // Assert
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(notAheadError.Kind, Is.EqualTo(FailureKind.FailedPrecondition));
+            Assert.That(undeclaredError.Kind, Is.EqualTo(FailureKind.FailedPrecondition));
+            Assert.That((freshDeclared, store.Contains(Digest.FromBytes(data))), Is.EqualTo((true, true)));
+            Assert.That(existingDeclared, Is.False);
+            Assert.That(ingestsAfterExisting, Is.EquivalentTo(new[] { "plain", "ahead-0" }), "a present digest ends the ingest, as containerd aborts it");
+            Assert.That(store.AbortedIngests, Is.Empty);
+        }
+    }
+
+    [Test]
     public async Task ContentStore_LabelsAndFilters_UpdateOnlyGivenKeysAndListByLabel()
     {
         // Arrange
