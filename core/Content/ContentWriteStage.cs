@@ -195,8 +195,11 @@ public sealed class ContentWriteStage : IBlobSink, IAsyncDisposable
             throw;
         }
 
+        // Present, by a lookup that does not hold it for this import: content no image names yet (an earlier import's
+        // leftover) could be collected before the image is made. Opening with the digest adds it to the import's lease
+        // in the same transaction as the check (or, if it went meanwhile, returns a writer to send it again).
         await writer.DisposeAsync();
-        return null;
+        return await _store.OpenWriterAsync(NextRef(), size, expected, cancellationToken);
     }
 
     /// <summary>Aborts the session opened ahead that no blob needed (its opening's failure no longer matters).</summary>

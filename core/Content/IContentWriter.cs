@@ -12,7 +12,8 @@ public interface IContentWriter : IAsyncDisposable
     /// <summary>
     /// Declares the blob of a session from <see cref="IContentIngester.OpenWriterAheadAsync"/>, before any write.
     /// False when the store already holds <paramref name="expected"/>: the session is then over, with nothing to write
-    /// or commit (disposing it is still right).
+    /// or commit (disposing it is still right). Unlike <see cref="IContentIngester.OpenWriterAsync"/> answering null,
+    /// this does not hold the content for the import: containerd looks it up without adding it to the lease.
     /// </summary>
     ValueTask<bool> ExpectAsync(long size, Digest expected, CancellationToken cancellationToken);
 

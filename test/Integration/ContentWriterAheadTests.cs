@@ -1,4 +1,6 @@
+using Imageimportd.Archive;
 using Imageimportd.Containerd;
+using Imageimportd.Content;
 using Imageimportd.Oci;
 using Imageimportd.Tests.Harness;
 using NUnit.Framework;
@@ -66,5 +68,48 @@ public sealed class ContentWriterAheadTests
         }
 
         await client.LeaseManager().DeleteAsync(lease, CancellationToken.None).AsTask().Bounded();
+    }
+
+    [Test]
+    public async Task ContentWriteStage_BlobLeftByAnEndedImport_HeldByTheNewImportsLease()
+    {
+        // Arrange: a blob written under a lease that then ends with nothing naming it (a failed import's leftover) is
+        // present, but only until containerd's next collection. An import that finds it present must hold it.
+        var containerd = await SharedContainerd.GetAsync().Bounded();
+        var ns = SharedContainerd.NewNamespace("ahead-lease");
+        using var client = new ContainerdClient(new ContainerdOptions { Address = containerd.Address, Namespace = ns });
+        var leases = client.LeaseManager();
+        var (earlier, current) = ($"ahead-earlier-{Guid.NewGuid():N}", $"ahead-current-{Guid.NewGuid():N}");
+        await leases.CreateAsync(earlier, new Dictionary<string, string>(), CancellationToken.None).AsTask().Bounded();
+        await leases.CreateAsync(current, new Dictionary<string, string>(), CancellationToken.None).AsTask().Bounded();
+        byte[] leftover = [.. Enumerable.Range(0, 70_000).Select(i => (byte)(i * 7))];
+        byte[] first = [.. Enumerable.Range(0, 50_000).Select(i => (byte)(i * 11))];
+        var earlierWriter = await client.ContentStore(earlier).OpenWriterAsync("ahead-leftover", leftover.Length, Digest.FromBytes(leftover), CancellationToken.None).AsTask().Bounded()
+            ?? throw new AssertionException("a new namespace already holds the blob");
+        await using (earlierWriter)
+        {
+            await earlierWriter.WriteAsync(leftover, CancellationToken.None).AsTask().Bounded();
+            await earlierWriter.CommitAsync(leftover.Length, Digest.FromBytes(leftover), null, CancellationToken.None).AsTask().Bounded();
+        }
+
+        // Act: the first blob leaves a session opened ahead, on which the leftover's digest is then declared.
+        var stage = new ContentWriteStage(client.ContentStore(current), "ahead-import", ContentWriteOptions.Default, ArchiveLimits.Default);
+        await using (stage)
+        {
+            await stage.IngestAsync("first.tar", first.Length, null, Digest.FromBytes(first), new MemoryStream(first), CancellationToken.None).AsTask().Bounded();
+            await stage.IngestAsync("leftover.tar", leftover.Length, null, Digest.FromBytes(leftover), new MemoryStream(leftover), CancellationToken.None).AsTask().Bounded();
+            await stage.CompleteAsync(CancellationToken.None).AsTask().Bounded();
+        }
+
+        await containerd.CtrFor(ns).RunAsync(["leases", "delete", "--sync", earlier]).Bounded();
+
+        // Assert
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(stage.BlobsSkipped, Is.EqualTo(1), "the leftover was found present, not sent again");
+            Assert.That(await containerd.CtrFor(ns).ReadBlobAsync(Digest.FromBytes(leftover).Value).Bounded(), Is.EqualTo(leftover), "collected: the import's lease did not hold it");
+        }
+
+        await leases.DeleteAsync(current, CancellationToken.None).AsTask().Bounded();
     }
 }
