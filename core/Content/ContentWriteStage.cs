@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Security.Cryptography;
 using Imageimportd.Archive;
 using Imageimportd.Errors;
@@ -258,8 +257,8 @@ public sealed class ContentWriteStage : IBlobSink, IAsyncDisposable
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var chunk = (int)Math.Min(_options.ChunkBytes, Math.Max(size, 1));
         // Two buffers: one is read and hashed while the other is on its way to the store.
-        var a = ArrayPool<byte>.Shared.Rent(chunk);
-        var b = ArrayPool<byte>.Shared.Rent(chunk);
+        var a = ChunkPool.Shared.Rent(chunk);
+        var b = ChunkPool.Shared.Rent(chunk);
         byte[]? header = null;
         byte[]? json = null;
         long done = 0;
@@ -313,8 +312,8 @@ public sealed class ContentWriteStage : IBlobSink, IAsyncDisposable
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(a);
-            ArrayPool<byte>.Shared.Return(b);
+            ChunkPool.Shared.Return(a);
+            ChunkPool.Shared.Return(b);
         }
     }
 

@@ -33,10 +33,13 @@ namespace Imageimportd.Import;
 /// </summary>
 public sealed class LayerTee(IBlobSink inner, Unpacker unpacker, UnpackVia via, Action<string>? report) : IBlobSink, IAsyncDisposable
 {
-    // How far the archive reader may run ahead of the applier, across a layer boundary's Commit and Prepare too (about
-    // 80 ms on ext4 at ~200 MB/s). Measured on the 1 GiB bench archive, 3 runs each: 16 MiB was no faster than 8 within
-    // the noise (6.2-7.5 s against 6.3-8.7 s) and cost 8 MiB more peak RSS (63-67 MiB against 53-59).
-    private const int RingBytes = 8 << 20;
+    // How far the archive reader may run ahead of the applier, across a layer boundary's Commit and Prepare (together
+    // about 80 ms on ext4, while the reader streams at ~200 MB/s). Measured on the 1 GiB bench archive, once sessions
+    // were opened ahead (ContentWriteStage) so that the reader no longer stalled at the same boundaries: the reader
+    // waited for the applier 0.9-1.1 s in all with 8 MiB, 0.5-0.8 s with 12, 0.2-0.6 s with 16; wall 5.8-6.4 s, 5.7-5.9 s,
+    // 5.5-5.9 s. Peak RSS is what bounds it: 16 MiB reached 62-65 MiB on plain archives, 12 MiB 57-64 on zstd ones
+    // (the decoder's window on top), against the 64 MiB target; 10 leaves that margin.
+    private const int RingBytes = 10 << 20;
 
     private readonly HashSet<Digest> _committed = [];
     private readonly Channel<Layer> _layers = Channel.CreateUnbounded<Layer>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });

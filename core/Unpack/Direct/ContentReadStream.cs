@@ -1,4 +1,3 @@
-using System.Buffers;
 using Imageimportd.Compression;
 using Imageimportd.Content;
 using Imageimportd.Oci;
@@ -77,7 +76,7 @@ internal sealed class ContentReadStream(IContentProvider content, Descriptor blo
         var offset = _requested;
         var size = (int)Math.Min(ChunkBytes, blob.Size - offset);
         _requested += size;
-        _nextBuffer ??= ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        _nextBuffer ??= ChunkPool.Shared.Rent(ChunkBytes);
         _next = ReadChunkAsync(_nextBuffer.AsMemory(0, size), offset);
         return true;
     }
@@ -97,7 +96,7 @@ internal sealed class ContentReadStream(IContentProvider content, Descriptor blo
     {
         if (buffer is not null)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ChunkPool.Shared.Return(buffer);
             buffer = null;
         }
     }

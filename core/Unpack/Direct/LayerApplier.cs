@@ -1,5 +1,5 @@
-using System.Buffers;
 using Imageimportd.Archive;
+using Imageimportd.Content;
 using Imageimportd.Native;
 
 namespace Imageimportd.Unpack.Direct;
@@ -53,14 +53,14 @@ public sealed class LayerApplier
     public async Task ApplyAsync(Stream tar, CancellationToken cancellationToken)
     {
         // Pooled: a fresh megabyte per layer was a large-object allocation each, and what made gen2 collections run.
-        var buffer = ArrayPool<byte>.Shared.Rent(WriteChunk);
+        var buffer = ChunkPool.Shared.Rent(WriteChunk);
         try
         {
             await ApplyEntriesAsync(new LayerTarReader(tar, buffer), cancellationToken);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ChunkPool.Shared.Return(buffer);
         }
 
         foreach (var (name, path, removals, times) in _dirs)
