@@ -11,35 +11,18 @@ namespace Imageimportd.Containerd;
 /// <summary>containerd's content service behind <see cref="IContentStore"/>; every call carries the namespace and lease.</summary>
 public sealed class GrpcContentStore(ContainerdClient client, string? lease) : IContentStore
 {
-    public async ValueTask<IContentWriter?> OpenWriterAsync(string reference, long size, Digest? expected, CancellationToken cancellationToken)
-    {
-        var call = client.Content.Write(client.Headers(lease), cancellationToken: cancellationToken);
-        var writer = new GrpcContentWriter(call, reference, client.Content, client.Headers(lease));
-        try
-        {
-            return await writer.StartAsync(size, expected, cancellationToken) ? writer : null;
-        }
-        catch
-        {
-            await writer.DisposeAsync();
-            throw;
-        }
-    }
+    public async ValueTask<IContentWriter?> OpenWriterAsync(string reference, long size, Digest? expected, CancellationToken cancellationToken) =>
+        await OpenAsync(reference, writer => writer.StartAsync(size, expected, cancellationToken), cancellationToken);
 
-    public async ValueTask<IContentWriter> OpenWriterAheadAsync(string reference, CancellationToken cancellationToken)
+    public async ValueTask<IContentWriter> OpenWriterAheadAsync(string reference, CancellationToken cancellationToken) =>
+        await OpenAsync(reference, writer => writer.OpenAheadAsync(cancellationToken), cancellationToken)
+        ?? throw new BackendException(FailureKind.Unknown, $"write {reference}: containerd answered a Stat without a digest with AlreadyExists");
+
+    /// <summary>One Content.Write stream, started by <paramref name="start"/>; null (the stream closed) when that says the content exists.</summary>
+    private async ValueTask<GrpcContentWriter?> OpenAsync(string reference, Func<GrpcContentWriter, ValueTask<bool>> start, CancellationToken cancellationToken)
     {
         var call = client.Content.Write(client.Headers(lease), cancellationToken: cancellationToken);
-        var writer = new GrpcContentWriter(call, reference, client.Content, client.Headers(lease));
-        try
-        {
-            await writer.OpenAheadAsync(cancellationToken);
-            return writer;
-        }
-        catch
-        {
-            await writer.DisposeAsync();
-            throw;
-        }
+        return await WriterStart.KeepIfAsync(new GrpcContentWriter(call, reference, client.Content, client.Headers(lease)), start);
     }
 
     public async ValueTask<byte[]> ReadAsync(Digest digest, long offset, int maxBytes, CancellationToken cancellationToken)

@@ -51,10 +51,11 @@ internal sealed class GrpcContentWriter : IContentWriter
 
     /// <summary>
     /// Opens the session on containerd's side before the blob is known: a Stat carrying only the ref, answered once
-    /// containerd's writer exists (a write transaction on its metadata, which waits behind any other).
+    /// containerd's writer exists (a write transaction on its metadata, which waits behind any other). True unless
+    /// containerd answers AlreadyExists, which it does not without a digest.
     /// </summary>
-    public async ValueTask OpenAheadAsync(CancellationToken cancellationToken) =>
-        await StatAsync(new WriteContentRequest { Action = WriteAction.Stat, Ref = _ref }, cancellationToken);
+    public ValueTask<bool> OpenAheadAsync(CancellationToken cancellationToken) =>
+        StatAsync(new WriteContentRequest { Action = WriteAction.Stat, Ref = _ref }, cancellationToken);
 
     /// <summary>
     /// Declares the blob of a session opened ahead: containerd looks the digest up (a read, which waits for no write)

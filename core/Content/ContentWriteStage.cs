@@ -158,18 +158,26 @@ public sealed class ContentWriteStage : IBlobSink, IAsyncDisposable
     /// </summary>
     private async ValueTask<IContentWriter?> OpenWriterAsync(long size, Digest? expected, CancellationToken cancellationToken)
     {
-        if (expected is not { } digest || !_options.OpenAhead)
+        if (expected is { } digest && _options.OpenAhead)
         {
-            return await _store.OpenWriterAsync(NextRef(), size, expected, cancellationToken);
+            var ahead = _ahead;
+            _ahead = _store.OpenWriterAheadAsync(NextRef(), cancellationToken).AsTask();
+            if (ahead is not null && await DeclareAsync(ahead, size, digest, cancellationToken) is { } writer)
+            {
+                return writer;
+            }
         }
 
-        var ahead = _ahead;
-        _ahead = _store.OpenWriterAheadAsync(NextRef(), cancellationToken).AsTask();
-        if (ahead is null)
-        {
-            return await _store.OpenWriterAsync(NextRef(), size, expected, cancellationToken);
-        }
+        // No session ahead (the first blob, or no digest to declare), it failed, or the digest was found present by a
+        // lookup that holds nothing for this import: content no image names yet (an earlier import's leftover) could be
+        // collected before the image is made. Opening with the digest adds present content to the import's lease in
+        // the same transaction as the check (or, if it went meanwhile, returns a writer to send it again).
+        return await _store.OpenWriterAsync(NextRef(), size, expected, cancellationToken);
+    }
 
+    /// <summary>The session opened ahead with the blob declared on it; null when it failed to open or the digest is present.</summary>
+    private static async Task<IContentWriter?> DeclareAsync(Task<IContentWriter> ahead, long size, Digest digest, CancellationToken cancellationToken)
+    {
         IContentWriter writer;
         try
         {
@@ -177,28 +185,11 @@ public sealed class ContentWriteStage : IBlobSink, IAsyncDisposable
         }
         catch (BackendException)
         {
-            // The session opened ahead failed: one opened now tells whether the store still refuses.
-            return await _store.OpenWriterAsync(NextRef(), size, expected, cancellationToken);
+            // A session opened now tells whether the store still refuses.
+            return null;
         }
 
-        try
-        {
-            if (await writer.ExpectAsync(size, digest, cancellationToken))
-            {
-                return writer;
-            }
-        }
-        catch
-        {
-            await writer.DisposeAsync();
-            throw;
-        }
-
-        // Present, by a lookup that does not hold it for this import: content no image names yet (an earlier import's
-        // leftover) could be collected before the image is made. Opening with the digest adds it to the import's lease
-        // in the same transaction as the check (or, if it went meanwhile, returns a writer to send it again).
-        await writer.DisposeAsync();
-        return await _store.OpenWriterAsync(NextRef(), size, expected, cancellationToken);
+        return await WriterStart.KeepIfAsync(writer, w => w.ExpectAsync(size, digest, cancellationToken));
     }
 
     /// <summary>Aborts the session opened ahead that no blob needed (its opening's failure no longer matters).</summary>

@@ -217,13 +217,7 @@ public sealed class InMemoryContentStore : IContentStore
                 return ValueTask.FromResult<IContentWriter?>(null);
             }
 
-            if (_ingests.ContainsKey(reference))
-            {
-                throw new BackendException(FailureKind.Unavailable, $"ref {reference} locked");
-            }
-
-            var writer = new Writer(this, reference, size);
-            _ingests[reference] = writer;
+            var writer = NewIngest(reference, new Writer(this, reference, size));
             _writersOpened++;
             return ValueTask.FromResult<IContentWriter?>(writer);
         }
@@ -232,23 +226,29 @@ public sealed class InMemoryContentStore : IContentStore
     public ValueTask<IContentWriter> OpenWriterAheadAsync(string reference, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            var writer = NewIngest(reference, new Writer(this, reference, 0) { Ahead = true });
+            _writersOpenedAhead++;
+            return ValueTask.FromResult<IContentWriter>(writer);
+        }
+    }
+
+    /// <summary>Registers an ingest under a ref, as containerd locks one (the caller holds the gate).</summary>
+    private Writer NewIngest(string reference, Writer writer)
+    {
         if (string.IsNullOrEmpty(reference))
         {
             throw new BackendException(FailureKind.InvalidArgument, "ref must not be empty");
         }
 
-        lock (_gate)
+        if (_ingests.ContainsKey(reference))
         {
-            if (_ingests.ContainsKey(reference))
-            {
-                throw new BackendException(FailureKind.Unavailable, $"ref {reference} locked");
-            }
-
-            var writer = new Writer(this, reference, 0) { Ahead = true };
-            _ingests[reference] = writer;
-            _writersOpenedAhead++;
-            return ValueTask.FromResult<IContentWriter>(writer);
+            throw new BackendException(FailureKind.Unavailable, $"ref {reference} locked");
         }
+
+        _ingests[reference] = writer;
+        return writer;
     }
 
     public ValueTask<byte[]> ReadAsync(Digest digest, long offset, int maxBytes, CancellationToken cancellationToken)
