@@ -85,16 +85,16 @@ public sealed class ImageRecords(IImageStore images)
     public ValueTask<ImageRecord?> GetAsync(string name, CancellationToken cancellationToken) => images.GetAsync(name, cancellationToken);
 
     /// <summary>Every image of the namespace, by name: one List call.</summary>
-    public async Task<IReadOnlyDictionary<string, ImageRecord>> ListAllAsync(CancellationToken cancellationToken)
-    {
-        var list = await images.ListAsync([], cancellationToken);
-        return list.ToDictionary(i => i.Name, StringComparer.Ordinal);
-    }
+    public Task<IReadOnlyDictionary<string, ImageRecord>> ListAllAsync(CancellationToken cancellationToken) =>
+        ListByNameAsync([], cancellationToken);
 
     /// <summary>The images this daemon pinned, by name: one List call, whatever the number of files.</summary>
-    public async Task<IReadOnlyDictionary<string, ImageRecord>> ListOursAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyDictionary<string, ImageRecord>> ListOursAsync(CancellationToken cancellationToken) =>
+        ListByNameAsync([OursFilter], cancellationToken);
+
+    private async Task<IReadOnlyDictionary<string, ImageRecord>> ListByNameAsync(IReadOnlyList<string> filters, CancellationToken cancellationToken)
     {
-        var list = await images.ListAsync([OursFilter], cancellationToken);
+        var list = await images.ListAsync(filters, cancellationToken);
         return list.ToDictionary(i => i.Name, StringComparer.Ordinal);
     }
 

@@ -190,8 +190,8 @@ internal static partial class PosixFs
     public static int TryLink(string target, string path) => Errno(LinkNative(target, path));
 
     /// <summary>
-    /// Creates a new regular file 0600 for writing (O_EXCL|O_NOFOLLOW: never opens what is there, never follows a
-    /// link); the errno, 0 on success with the descriptor in <paramref name="fd"/>.
+    /// Creates a new regular file with <paramref name="mode"/> (less the umask) for writing (O_EXCL|O_NOFOLLOW: never
+    /// opens what is there, never follows a link); the errno, 0 on success with the descriptor in <paramref name="fd"/>.
     /// </summary>
     public static int TryCreateFile(string path, uint mode, out int fd)
     {
